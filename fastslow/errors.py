@@ -1,0 +1,10 @@
+"""The one exception type a user should see.
+
+Anything raised as ``FastslowError`` is a problem with the user's input or environment: the CLI
+prints its message on one line and exits with code 2, without a traceback (unless ``--debug``).
+The message must say what is wrong and, where possible, how to fix it.
+"""
+
+
+class FastslowError(Exception):
+    """A user-facing error: bad input, missing file, unreachable server."""

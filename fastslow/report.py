@@ -1,0 +1,124 @@
+"""Render a run directory: a Markdown report and plots. Reads files only; never calls a model.
+
+``fastslow report RUN`` re-renders a finished (or half-finished) run from its ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastslow.errors import FastslowError
+
+HEADERS = ["method", "accuracy", "95% CI", "n", "tokens/ex", "calls/ex", "sec/ex"]
+
+
+def table_rows(summary: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, m in summary["methods"].items():
+        lo, hi = m["ci95"]
+        rows.append(
+            [
+                name,
+                f"{100 * m['accuracy']:.1f}%",
+                f"{100 * lo:.0f}-{100 * hi:.0f}%",
+                str(m["n"]),
+                f"{m['completion_tokens']:.1f}",
+                f"{m['calls']:.2f}",
+                f"{m['seconds']:.2f}",
+            ]
+        )
+    return rows
+
+
+def text_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats on both cost (lower) and accuracy (higher)."""
+    front = []
+    for i, (c, a) in enumerate(points):
+        dominated = any(
+            (c2 <= c and a2 >= a) and (c2 < c or a2 > a) for j, (c2, a2) in enumerate(points) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary["methods"])
+    ms = [summary["methods"][n] for n in names]
+    xs = [m["completion_tokens"] for m in ms]
+    ys = [100 * m["accuracy"] for m in ms]
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    for n, m, x, y in zip(names, ms, xs, ys):
+        lo, hi = (100 * v for v in m["ci95"])
+        ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="o", capsize=4, label=n)
+        ax.annotate(n, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=9)
+    front = pareto_front(list(zip(xs, ys)))
+    if len(front) > 1:
+        ax.plot(
+            [xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1, label="Pareto frontier"
+        )
+    if xs and max(xs) > 0 and min(xs) > 0 and max(xs) / min(xs) > 20:
+        ax.set_xscale("log")
+    ax.set_xlabel("mean completion tokens per example")
+    ax.set_ylabel("accuracy (%) with 95% CI")
+    ax.set_ylim(-3, 103)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render(run_dir: str | Path) -> Path:
+    """Write ``report.md`` and ``plots/pareto.png`` for an eval run directory; return the report path."""
+    run = Path(run_dir)
+    summary_path = run / "summary.json"
+    if not summary_path.is_file():
+        raise FastslowError(f"{run} has no summary.json: is it a fastslow run directory?")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    info = summary.get("run", {})
+    title = f"{summary['task']} · {info.get('model', '?')}"
+    plot_pareto(summary, run / "plots" / "pareto.png", title)
+    lines = [
+        f"# Strategy comparison: {summary['task']}",
+        "",
+        f"Model `{info.get('model', '?')}`, {info.get('examples', '?')} examples. Accuracy with a 95% Wilson "
+        "interval; cost per example in generated tokens, model calls (samples) and model seconds.",
+        "",
+        markdown_table(HEADERS, table_rows(summary)),
+        "",
+        "![accuracy against tokens](plots/pareto.png)",
+        "",
+    ]
+    if info:
+        lines += [
+            f"Generations this run: {info.get('generations_new')} new, {info.get('generations_cached')} from the "
+            f"cache; traces resumed from an earlier run: {info.get('traces_resumed')}.",
+            "",
+        ]
+    path = run / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -1,0 +1,110 @@
+"""Chain-of-thought: reason step by step, then answer.
+
+Zero-shot (Kojima et al. 2022, "Large Language Models are Zero-Shot Reasoners"): the answer is
+started with the trigger "Let's think step by step." (prefilled where the backend allows, else
+appended to the question). Kojima et al. extract the answer with a second call that continues
+the reasoning with "Therefore, the answer is"; we make that call only when the reasoning does not
+already end in "The answer is X" (``answer_call``), which saves a call on models that do.
+
+Few-shot (Wei et al. 2022, "Chain-of-Thought Prompting Elicits Reasoning in Large Language
+Models"): ``exemplars=FILE`` gives worked examples (JSONL: ``question`` plus ``solution``, or
+``reasoning`` and ``answer``) shown as earlier turns of the conversation; ``shots`` bounds how many.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastslow.errors import FastslowError
+from fastslow.models.base import Message, Request
+from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.tasks.base import Example, Task
+
+TRIGGER = "Let's think step by step."
+ANSWER_TRIGGER = "Therefore, the answer is"
+_MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
+
+
+def load_exemplars(path: str | Path, shots: int | None = None) -> list[Message]:
+    """Worked examples as alternating user/assistant messages. Errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FastslowError(f"exemplar file not found: {path}")
+    messages: list[Message] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FastslowError(f"line {lineno} of {path}: invalid JSON: {exc.msg}") from exc
+        if not isinstance(row, dict) or "question" not in row:
+            raise FastslowError(f'line {lineno} of {path}: missing "question"')
+        if "solution" in row:
+            solution = str(row["solution"])
+        elif "reasoning" in row and "answer" in row:
+            solution = f"{row['reasoning']} {ANSWER_MARKER} {row['answer']}."
+        else:
+            raise FastslowError(f'line {lineno} of {path}: needs "solution", or "reasoning" and "answer"')
+        messages += [user(str(row["question"])), assistant(solution)]
+        if shots is not None and len(messages) // 2 >= shots:
+            break
+    if not messages:
+        raise FastslowError(f"exemplar file {path} is empty")
+    return messages
+
+
+def cot_messages(
+    example: Example, task: Task, prefill: bool, exemplars: list[Message]
+) -> tuple[list[Message], str]:
+    """The chain-of-thought prompt and its assistant prefill (the trigger, where allowed)."""
+    ask = " ".join(s for s in [answer_form(task, example), f'End with "{ANSWER_MARKER} X."'] if s)
+    content = f"{question_text(example)}\n\n{ask}"
+    if not prefill:
+        content += f"\n\n{TRIGGER}"
+    return [*exemplars, user(content)], (TRIGGER if prefill else "")
+
+
+@dataclass
+class ChainOfThought(Strategy):
+    name = "cot"
+    summary = (
+        "chain-of-thought: 'Let's think step by step', then answer extraction; few-shot with exemplars=FILE"
+    )
+    cost = "1 (+1 when the reasoning names no answer and answer_call is on)"
+    citation = "Kojima et al. 2022 (zero-shot); Wei et al. 2022 (few-shot)"
+
+    max_tokens: int = 256
+    answer_call: bool = True
+    exemplars: str = ""
+    shots: int = 0
+
+    def program(self, example: Example, task: Task, prefill: bool) -> Program:
+        shots = load_exemplars(self.exemplars, self.shots or None) if self.exemplars else []
+        messages, start = cot_messages(example, task, prefill, shots)
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
+        reasoning = c.texts[0]
+        steps = [Step("reason", messages, [reasoning], prefill=start)]
+        final = start + reasoning
+        if self.answer_call and not _MARKER_RE.search(reasoning):
+            # Kojima et al.'s second stage: continue the reasoning with the answer trigger.
+            if prefill:
+                req = Request(messages, max_tokens=24, stop=("\n",), prefill=f"{final}\n{ANSWER_TRIGGER}")
+            else:
+                req = Request(
+                    [*messages, assistant(reasoning), user(f"{ANSWER_TRIGGER}? Reply with the answer only.")],
+                    max_tokens=24,
+                    stop=("\n",),
+                )
+            [a] = yield [req]
+            steps.append(Step("extract", list(req.messages), [a.texts[0]], prefill=req.prefill))
+            final = (
+                f"{final}\n{ANSWER_TRIGGER}{a.texts[0]}"
+                if prefill
+                else f"{final}\n{ANSWER_MARKER} {a.texts[0]}"
+            )
+        return Trace(answer=task.extract(final, example), final_text=final, steps=steps)

@@ -1,0 +1,43 @@
+"""System 1: the answer at once, with no reasoning.
+
+Where the backend allows it, the assistant's turn is prefilled with "The answer is" and generation
+is capped at a few tokens and stopped at the end of the line, so a model that habitually reasons
+is measured on its immediate answer rather than on a truncated chain of thought. Elsewhere the
+instruction alone asks for the bare answer. This is the "System 1" row of Yu et al. (2024),
+"Distilling System 2 into System 1".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastslow.models.base import Request
+from fastslow.strategies.base import Program, Step, Strategy, Trace, user
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.tasks.base import Example, Task
+
+
+@dataclass
+class Direct(Strategy):
+    name = "direct"
+    summary = (
+        "System 1: the final answer at once, no reasoning (assistant turn prefilled with 'The answer is')"
+    )
+    cost = "1"
+    citation = "System 1 baseline of Yu et al. 2024, 'Distilling System 2 into System 1'"
+
+    max_tokens: int = 24
+
+    def program(self, example: Example, task: Task, prefill: bool) -> Program:
+        instruction = " ".join(
+            s for s in [answer_form(task, example), "Give only the final answer, no explanation."] if s
+        )
+        messages = [user(f"{question_text(example)}\n\n{instruction}")]
+        start = ANSWER_MARKER if prefill else ""
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, stop=("\n",), prefill=start)]
+        text = start + c.texts[0]
+        return Trace(
+            answer=task.extract(text, example),
+            final_text=text,
+            steps=[Step("answer", messages, [c.texts[0]], prefill=start)],
+        )

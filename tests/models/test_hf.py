@@ -1,0 +1,43 @@
+"""The transformers backend on the real embedded model."""
+
+from fastslow.models.base import Request
+
+
+def _req(content, **kw):
+    return Request([{"role": "user", "content": content}], **kw)
+
+
+def test_greedy_is_deterministic_and_batch_independent(embedded):
+    a = _req("What is the capital of France?", max_tokens=12)
+    b = _req("Name a fruit.", max_tokens=12)
+    alone = embedded.generate([a])[0]
+    together = embedded.generate([b, a])
+    assert together[1].texts == alone.texts
+    assert alone.texts[0].strip()
+    assert alone.prompt_tokens > 10 and 0 < alone.completion_tokens <= 12
+    assert alone.finish_reasons[0] in {"stop", "length"}
+
+
+def test_k_samples_are_seeded_reproducible_and_diverse(embedded):
+    r = _req("Write one word that describes the sea.", n=6, temperature=1.0, max_tokens=8, seed=3)
+    first = embedded.generate([r])[0]
+    second = embedded.generate([r])[0]
+    assert first.texts == second.texts
+    assert len(first.texts) == 6 and len(set(first.texts)) > 1
+    assert first.completion_tokens == sum(first.sample_tokens)
+
+
+def test_prefill_continues_the_assistant_turn_and_stop_cuts(embedded):
+    r = _req(
+        "What is 2 + 2? Answer with the number only.", prefill="The answer is", max_tokens=10, stop=("\n",)
+    )
+    c = embedded.generate([r])[0]
+    assert "\n" not in c.texts[0]
+    assert not c.texts[0].startswith("The answer is")  # the prefill is not repeated in the text
+    prompt = embedded.format_prompt(r)
+    assert prompt.endswith("<|im_start|>assistant\nThe answer is")
+
+
+def test_logprobs_are_negative_sums(embedded):
+    c = embedded.generate([_req("Say hi.", max_tokens=6, n=2, temperature=0.8, logprobs=True)])[0]
+    assert all(lp is not None and lp < 0 for lp in c.logprobs)

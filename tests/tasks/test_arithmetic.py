@@ -1,0 +1,87 @@
+import ast
+
+import pytest
+
+from fastslow.errors import FastslowError
+from fastslow.tasks import arithmetic
+from fastslow.tasks.base import Example
+
+from .generator_checks import (
+    check_cot_solution_without_meta,
+    check_cot_solutions_parse_back,
+    check_deterministic,
+    check_splits_never_overlap,
+)
+
+
+def _python_value(expression: str) -> int:
+    """Independent check: Python's own precedence on a fully parenthesised expression."""
+    tree = ast.parse(expression, mode="eval")
+    assert all(isinstance(n, (ast.Expression, ast.BinOp, ast.Constant, ast.operator)) for n in ast.walk(tree))
+    return eval(compile(tree, "<expr>", "eval"))  # only numbers and + - * (checked above)
+
+
+def test_parenthesised_answers_match_python():
+    for example in arithmetic.make_examples(100, seed=0):
+        expression = example.meta["expression"]
+        assert expression in example.question
+        assert int(example.answer) == _python_value(expression)
+        assert len(example.meta["trace"]) == 3
+        operands = [int(t) for t in expression.replace("(", " ").replace(")", " ").split() if t.isdigit()]
+        assert len(operands) == 4 and all(2 <= x <= 20 for x in operands)
+        assert all(abs(row[3]) <= arithmetic.LIMIT for row in example.meta["trace"])
+
+
+def test_parenthesised_question_says_parentheses_first():
+    examples = arithmetic.make_examples(20, seed=0, steps=2)
+    assert all("(" in e.question and "parentheses first" in e.question for e in examples)
+    assert examples[5].id == "arithmetic-steps2-s0-5"
+
+
+def test_left_to_right_answers_ignore_precedence():
+    examples = arithmetic.make_examples(100, seed=0, style="left_to_right")
+    for example in examples:
+        assert "strictly from left to right" in example.question
+        tokens = example.meta["expression"].split()
+        value = int(tokens[0])
+        for op, number in zip(tokens[1::2], tokens[2::2], strict=True):
+            value = {"+": value + int(number), "-": value - int(number), "*": value * int(number)}[op]
+        assert int(example.answer) == value
+    assert examples[0].id == "arithmetic-steps3-ltr-s0-0"
+    # at least one question where the usual precedence would give another answer
+    assert any(int(e.answer) != _python_value(e.meta["expression"]) for e in examples)
+
+
+def test_cot_solution_format():
+    example = Example("x", arithmetic.question_for("(7 + 3) * (12 - 5)", "parens"), "70")
+    assert arithmetic.cot_solution(example) == "7 + 3 = 10. 12 - 5 = 7. 10 * 7 = 70. The answer is 70."
+    negative = Example("y", arithmetic.question_for("2 * (3 - 9)", "parens"), "-12")
+    assert arithmetic.cot_solution(negative) == "3 - 9 = -6. 2 * (-6) = -12. The answer is -12."
+    ltr = Example("z", arithmetic.question_for("2 + 3 * 4", "left_to_right"), "20")
+    assert arithmetic.cot_solution(ltr) == "2 + 3 = 5. 5 * 4 = 20. The answer is 20."
+
+
+@pytest.mark.parametrize("knobs", [{}, {"steps": 1}, {"steps": 5}, {"style": "left_to_right"}])
+def test_cot_solutions_parse_back(knobs):
+    check_cot_solutions_parse_back(arithmetic, **knobs)
+
+
+@pytest.mark.parametrize("knobs", [{}, {"style": "left_to_right"}])
+def test_cot_solution_without_meta(knobs):
+    check_cot_solution_without_meta(arithmetic, **knobs)
+
+
+def test_splits_never_overlap():
+    check_splits_never_overlap(arithmetic, steps=2)
+
+
+@pytest.mark.parametrize("knobs", [{}, {"style": "left_to_right"}])
+def test_deterministic(knobs):
+    check_deterministic(arithmetic, **knobs)
+
+
+def test_bad_knobs():
+    with pytest.raises(FastslowError, match="knob steps"):
+        arithmetic.make_examples(1, steps=0)
+    with pytest.raises(FastslowError, match="knob style must be one of parens, left_to_right"):
+        arithmetic.make_examples(1, style="rpn")

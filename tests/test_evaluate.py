@@ -1,0 +1,106 @@
+import json
+
+import pytest
+
+from fastslow.errors import FastslowError
+from fastslow.evaluate import EvalConfig, evaluate
+from fastslow.models.cached import CachedModel
+from fastslow.report import pareto_front, render
+from fastslow.runlog import read_rows
+from fastslow.store import Store
+from tests.fakes import ScriptedModel
+
+
+def _config(**kw):
+    return EvalConfig(methods=["direct", "cot"], task="arithmetic", limit=6, **kw)
+
+
+def test_eval_writes_run_directory_and_resumes_without_model_calls(tmp_path, monkeypatch):
+    from fastslow.tasks import registry
+
+    task = registry.load_task("arithmetic", limit=6)
+    answers = {ex.question: ex.answer for ex in task.examples}
+
+    def model_fn(r, k):
+        if r.prefill == "The answer is":
+            return " 0."
+        return f" The answer is {answers[r.messages[-1]['content'].split(chr(10))[0]]}."
+
+    store = Store(tmp_path / "cache.sqlite")
+    inner = ScriptedModel(model_fn)
+    out = tmp_path / "run"
+    summary = evaluate(_config(), out, model=CachedModel(inner, store), progress=False)
+    assert summary["methods"]["cot"]["accuracy"] == 1.0
+    assert summary["methods"]["direct"]["n"] == 6
+    assert (out / "config.json").exists() and (out / "summary.json").exists()
+    rows = read_rows(out / "traces.jsonl")
+    assert len(rows) == 12 and {r["method"] for r in rows} == {"direct", "cot"}
+    calls = inner.generate_calls
+
+    # Same directory: every trace is resumed, nothing is generated.
+    again = evaluate(_config(), out, model=CachedModel(inner, store), progress=False)
+    assert inner.generate_calls == calls
+    assert again["run"]["traces_resumed"] == 12 and again["run"]["traces_new"] == 0
+
+    # A fresh directory with the same arguments: all generations come from the cache.
+    m = CachedModel(inner, store)
+    third = evaluate(_config(), tmp_path / "run2", model=m, progress=False)
+    assert inner.generate_calls == calls
+    assert third["run"]["generations_new"] == 0 and third["run"]["generations_cached"] == 12
+    for name, stats in summary["methods"].items():
+        for key in ("accuracy", "completion_tokens", "calls", "n"):
+            assert third["methods"][name][key] == stats[key]
+
+    report = render(out)
+    assert (out / "plots" / "pareto.png").stat().st_size > 1000
+    assert "| cot | 100.0%" in report.read_text()
+
+
+def test_partial_run_completes_without_duplicates(tmp_path):
+    inner = ScriptedModel(lambda r, k: " The answer is 1.")
+    out = tmp_path / "run"
+    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=10, chunk=3)
+    evaluate(cfg, out, model=inner, progress=False)
+    lines = (out / "traces.jsonl").read_text().splitlines()
+    (out / "traces.jsonl").write_text("\n".join(lines[:4]) + "\n" + lines[4][:20])  # killed mid-write
+    inner2 = ScriptedModel(lambda r, k: " The answer is 1.")
+    s = evaluate(cfg, out, model=inner2, progress=False)
+    ids = [r["example_id"] for r in read_rows(out / "traces.jsonl")]
+    assert len(ids) == 10 and len(set(ids)) == 10
+    assert s["run"]["traces_resumed"] == 4 and len(inner2.requests) == 6
+
+
+def test_other_settings_in_same_directory_are_refused(tmp_path):
+    inner = ScriptedModel(lambda r, k: " 1")
+    evaluate(EvalConfig(methods=["direct"], task="coin_flip", limit=3), tmp_path, model=inner, progress=False)
+    with pytest.raises(FastslowError, match="differs in: limit"):
+        evaluate(
+            EvalConfig(methods=["direct"], task="coin_flip", limit=4), tmp_path, model=inner, progress=False
+        )
+
+
+def test_unknown_method_fails_before_anything_is_written(tmp_path):
+    with pytest.raises(FastslowError, match="unknown method 'nope'"):
+        evaluate(
+            EvalConfig(methods=["nope"], task="coin_flip", limit=3),
+            tmp_path / "r",
+            model=ScriptedModel([]),
+            progress=False,
+        )
+    assert not (tmp_path / "r").exists()
+
+
+def test_pareto_front():
+    pts = [(10, 50), (100, 80), (50, 40), (200, 80), (5, 10)]
+    assert pareto_front(pts) == [4, 0, 1]
+
+
+def test_summary_json_is_plain_json(tmp_path):
+    evaluate(
+        EvalConfig(methods=["direct"], task="coin_flip", limit=2),
+        tmp_path,
+        model=ScriptedModel(lambda r, k: " yes"),
+        progress=False,
+    )
+    data = json.loads((tmp_path / "summary.json").read_text())
+    assert set(data["methods"]["direct"]) >= {"accuracy", "ci95", "completion_tokens", "calls", "seconds"}
