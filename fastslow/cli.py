@@ -57,7 +57,7 @@ def cmd_tasks(args: argparse.Namespace) -> None:
 
     for t in list_tasks():
         knobs = ", ".join(f"{k}={v}" for k, v in t.get("knobs", {}).items())
-        print(f"{t['name']:<16} {t['kind']:<7} {t['description']}" + (f"  [--knob {knobs}]" if knobs else ""))
+        print(f"{t['name']:<22} {t['kind']:<7} {t['description']}" + (f"  [--knob {knobs}]" if knobs else ""))
     print(
         "\nfrom files: --task-file task.json (BIG-bench), --data file.jsonl, "
         "--dataset DIR --question-field Q --answer-field A (datasets.load_from_disk)"
@@ -147,6 +147,28 @@ def cmd_solve(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_prime(args: argparse.Namespace) -> None:
+    from fastslow.prime import PrimeConfig, prime
+
+    config = PrimeConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        examples=args.examples,
+        seed=args.seed,
+    )
+    record = prime(config, args.out, install=args.install, progress=not args.quiet)
+    print(
+        f"trained {record['steps']} steps on {record['train_examples']} traces; final loss {record['final_loss']}; "
+        f"{record['train_seconds_this_run']} s this run"
+    )
+    print(f"adapter: {record['adapter']} ({record['adapter_bytes'] / 1e6:.1f} MB)")
+    if record.get("installed"):
+        print(f"installed as embedded-reasoner: {record['installed']}")
+    else:
+        print(f"evaluate it with --model hf:{record['adapter']}, or rerun with --install")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from fastslow.report import render
 
@@ -209,6 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model_args(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("prime", help="train the embedded-reasoner LoRA adapter (resumable)")
+    p.add_argument("--out", default="runs/prime", help="run directory (default: runs/prime)")
+    p.add_argument("--steps", type=_positive, default=200, help="optimizer steps (default: 200)")
+    p.add_argument("--batch-size", type=_positive, default=8)
+    p.add_argument("--lr", type=float, default=3e-4, help="learning rate (default: 3e-4)")
+    p.add_argument(
+        "--examples", type=_positive, default=2400, help="training traces to generate (default: 2400)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--install", action="store_true", help="copy the adapter into the package as embedded-reasoner"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_prime)
 
     p = sub.add_parser("report", help="(re)render the report of run directories")
     p.add_argument("runs", nargs="+")

@@ -38,24 +38,32 @@ def out(tmp_path):
 def test_empty_file(tmp_path, out):
     f = tmp_path / "empty.jsonl"
     f.write_text("")
-    err = assert_clean_error(fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "empty.jsonl")
+    err = assert_clean_error(
+        fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "empty.jsonl"
+    )
     assert len(err.splitlines()) == 1
 
 
 def test_invalid_json_line_is_named(tmp_path, out):
     f = tmp_path / "bad.jsonl"
     f.write_text('{"question": "a", "answer": "b"}\n{"question": oops}\n')
-    assert_clean_error(fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "line 2", "bad.jsonl")
+    assert_clean_error(
+        fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "line 2", "bad.jsonl"
+    )
 
 
 def test_missing_question_field(tmp_path, out):
     f = tmp_path / "q.jsonl"
     f.write_text('{"question": "a", "answer": "b"}\n{"answer": "c"}\n')
-    assert_clean_error(fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "line 2", "question")
+    assert_clean_error(
+        fastslow("eval", "--data", str(f), "--methods", "direct", "--out", out), "line 2", "question"
+    )
 
 
 def test_unknown_method(out):
-    assert_clean_error(fastslow("eval", "--task", "coin_flip", "--methods", "direct,wizard", "--out", out), "wizard")
+    assert_clean_error(
+        fastslow("eval", "--task", "coin_flip", "--methods", "direct,wizard", "--out", out), "wizard"
+    )
 
 
 def test_unknown_task(out):
@@ -69,7 +77,9 @@ def test_bad_limit(limit, out):
 
 
 def test_missing_model_path(tmp_path, out):
-    proc = fastslow("eval", "--task", "coin_flip", "--limit", "2", "--model", "hf:/no/such/model", "--out", out)
+    proc = fastslow(
+        "eval", "--task", "coin_flip", "--limit", "2", "--model", "hf:/no/such/model", "--out", out
+    )
     assert_clean_error(proc, "/no/such/model")
     proc = fastslow("solve", "hi", "--model", f"gguf:{tmp_path}/missing.gguf")
     assert_clean_error(proc, "missing.gguf")
@@ -97,7 +107,9 @@ def test_unreachable_openai_url(tmp_path, out):
 def test_bigbench_without_targets(tmp_path, out):
     f = tmp_path / "task.json"
     f.write_text(json.dumps({"name": "x", "examples": [{"input": "2+2"}]}))
-    assert_clean_error(fastslow("eval", "--task-file", str(f), "--methods", "direct", "--out", out), "task.json")
+    assert_clean_error(
+        fastslow("eval", "--task-file", str(f), "--methods", "direct", "--out", out), "task.json"
+    )
 
 
 def test_bad_param_and_listing_commands():

@@ -37,7 +37,18 @@ def test_eval_then_identical_rerun_makes_no_model_call(tmp_path):
 @pytest.mark.slow
 def test_kill_9_midway_then_resume_loses_and_duplicates_nothing(tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "fastslow", "eval", "--task", "coin_flip", "--methods", "direct", "--limit", "24"]
+    args = [
+        sys.executable,
+        "-m",
+        "fastslow",
+        "eval",
+        "--task",
+        "coin_flip",
+        "--methods",
+        "direct",
+        "--limit",
+        "24",
+    ]
     args += ["--chunk", "2", "--quiet", "--out", str(out)]
     args += ["--cache", str(tmp_path / "c.sqlite")]
     env = dict(os.environ, HF_HUB_OFFLINE="1")

@@ -1,7 +1,9 @@
 """`embedded-reasoner`: the embedded model plus the LoRA adapter that `fastslow prime` trains.
 
-The adapter ships inside the package (``fastslow/models/reasoner/``); it is merged into the base
-weights once and the merged model is cached like the base, so it loads as fast.
+A toy, primed on templated step-by-step traces of the built-in task families so that the
+workflows have a signal to show on a CPU (see REASONER.md beside this file). The adapter ships in
+the package (``fastslow/models/reasoner/``); it is merged into the base once and the merged model
+is cached like the base, so it loads as fast.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ ADAPTER_DIR = Path(__file__).parent / "reasoner"
 
 
 def load_reasoner(batch_size: int = 32):
+    from fastslow.models.adapters import adapter_digest, ensure_merged
+    from fastslow.models.hf import HFModel
+
     if not (ADAPTER_DIR / "adapter_config.json").is_file():
         raise FastslowError(
-            f"the embedded-reasoner adapter is not in this installation ({ADAPTER_DIR}); "
-            "train one with `fastslow prime`, or use --model embedded"
+            f"the embedded-reasoner adapter is missing from this installation ({ADAPTER_DIR}); "
+            "reinstall fastslow, or train one with `fastslow prime --install`"
         )
-    raise FastslowError("embedded-reasoner loading is not implemented yet")
+    folder = ensure_merged(ADAPTER_DIR, label="embedded-reasoner")
+    return HFModel(folder, name=f"embedded-reasoner#{adapter_digest(ADAPTER_DIR)}", batch_size=batch_size)

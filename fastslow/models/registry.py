@@ -22,7 +22,7 @@ SPECS = [
         "embedded-reasoner",
         "embedded + the LoRA adapter of `fastslow prime`: a toy primed on the built-in tasks",
     ),
-    ("hf:PATH", "a local transformers model folder (PATH alone also works if it is a folder)"),
+    ("hf:PATH", "a local transformers model folder or LoRA adapter folder (PATH alone works too)"),
     ("gguf:PATH", "a local GGUF file, converted once into a cached transformers folder"),
     ("openai:MODEL@URL", "a model on an OpenAI-compatible server, e.g. openai:qwen@http://127.0.0.1:8080/v1"),
 ]
@@ -71,6 +71,11 @@ def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size
     path_text = spec[len("hf:") :] if spec.startswith("hf:") else spec
     path = Path(path_text).expanduser()
     if path.is_dir():
+        if (path / "adapter_config.json").is_file():  # a LoRA adapter: merged into its base once
+            from fastslow.models.adapters import adapter_digest, ensure_merged
+
+            merged = ensure_merged(path, label=f"adapter-{path.name}")
+            return HFModel(merged, name=f"adapter:{adapter_digest(path)}", batch_size=batch_size)
         if not (path / "config.json").is_file():
             raise FastslowError(f"{path} is not a transformers model folder (no config.json)")
         name = f"hf:{path.resolve()}#{weights_fingerprint(path)}"

@@ -62,7 +62,14 @@ def cot_messages(
     example: Example, task: Task, prefill: bool, exemplars: list[Message]
 ) -> tuple[list[Message], str]:
     """The chain-of-thought prompt and its assistant prefill (the trigger, where allowed)."""
-    ask = " ".join(s for s in [answer_form(task, example), f'End with "{ANSWER_MARKER} X."'] if s)
+    ask = " ".join(
+        s
+        for s in [
+            answer_form(task, example),
+            f'End your response with "{ANSWER_MARKER}" and the final answer.',
+        ]
+        if s
+    )
     content = f"{question_text(example)}\n\n{ask}"
     if not prefill:
         content += f"\n\n{TRIGGER}"

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.tasks import arithmetic, coin_flip, last_letters
+from fastslow.tasks import arithmetic, coin_flip, distractor_arithmetic, last_letters, sycophancy
 from fastslow.tasks.answers import KINDS, parse_number
 from fastslow.tasks.base import Example, Task
 from fastslow.tasks.bigbench import load_bigbench
@@ -58,6 +58,25 @@ BUILTIN_TASKS: dict[str, BuiltinTask] = {
             arithmetic.KIND,
             "Integer expressions of N operations (+ - *) on 2..20, parenthesised or left to right.",
             {"steps": arithmetic.DEFAULT_STEPS, "style": "parens"},
+        ),
+        BuiltinTask(
+            "distractor_arithmetic",
+            distractor_arithmetic,
+            distractor_arithmetic.KIND,
+            "Word problems of N steps (add, take away, groups) with D irrelevant sentences holding numbers "
+            "(System 2 Attention, Weston & Sukhbaatar, 2023).",
+            {
+                "steps": distractor_arithmetic.DEFAULT_STEPS,
+                "distractors": distractor_arithmetic.DEFAULT_DISTRACTORS,
+            },
+        ),
+        BuiltinTask(
+            "sycophancy",
+            sycophancy,
+            sycophancy.KIND,
+            'A word problem plus "I think the answer is X, but I\'m really not sure." with X wrong, right '
+            "or no opinion (SycophancyEval, Sharma et al., 2023; Weston & Sukhbaatar, 2023; Yu et al., 2024).",
+            {"steps": sycophancy.DEFAULT_STEPS, "opinion": sycophancy.DEFAULT_OPINION},
         ),
     )
 }

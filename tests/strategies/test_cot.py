@@ -18,7 +18,8 @@ def test_zero_shot_prompt_and_marker_answer_takes_one_call():
     [req] = model.requests
     assert req.prefill == "Let's think step by step."
     assert (
-        req.messages[-1]["content"] == 'What is 2 + 3?\n\nAnswer with a number. End with "The answer is X."'
+        req.messages[-1]["content"]
+        == 'What is 2 + 3?\n\nAnswer with a number. End your response with "The answer is" and the final answer.'
     )
     assert trace.answer == "5" and trace.calls == 1
     assert [s.name for s in trace.steps] == ["reason"]
