@@ -38,17 +38,17 @@ MIX: dict[str, dict[str, list[Any]]] = {
 class PrimeConfig:
     """Everything that defines a priming run (written to ``config.json`` in the run directory)."""
 
-    steps: int = 200
+    steps: int = 160
     batch_size: int = 8
-    learning_rate: float = 3e-4
+    learning_rate: float = 4e-4
     warmup_steps: int = 10
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0
     max_length: int = 320
-    examples: int = 2400
+    examples: int = 1600
     seed: int = 0
-    save_steps: int = 25
+    save_steps: int = 20
     mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
 
 
@@ -74,6 +74,9 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
                 rows.append(
                     {
                         "id": ex.id,
+                        "family": family,
+                        "question": ex.question,
+                        "answer": ex.answer,
                         "prompt": messages,
                         "completion": [{"role": "assistant", "content": f"{TRIGGER} {solve(ex)}"}],
                     }

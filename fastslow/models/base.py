@@ -50,8 +50,9 @@ class Completion:
     """The samples drawn for one Request, with their cost.
 
     ``prompt_tokens`` counts the prompt once per generation that had to process it; ``completion_tokens``
-    is the total over all samples; ``seconds`` is the model time spent on this request (its share of
-    a batch). ``cached`` counts the samples served from the generation cache (they cost no model time
+    is the total over all samples; ``seconds`` is the time spent on this request: its share of a
+    batch on local backends, its wall-clock latency (queueing and retries included) on HTTP backends,
+    where requests overlap and their seconds do not add up to elapsed time. ``cached`` counts the samples served from the generation cache (they cost no model time
     now; tokens and seconds still report what they cost when generated).
     ``logprobs`` holds each sample's summed token log-probability where the backend gives it.
     """

@@ -54,6 +54,14 @@ def _read_task_json(path: str | Path) -> dict[str, Any]:
             f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}): "
             "a BIG-bench task.json is one JSON object"
         ) from None
+    if isinstance(data, dict) and "examples" not in data:
+        subtasks = sorted(p.parent.name for p in Path(path).parent.glob("*/task.json"))
+        if subtasks:
+            raise FastslowError(
+                f"{path} is a parent task with no examples of its own; pass one of its subtasks: "
+                + ", ".join(f"{Path(path).parent / s / 'task.json'}" for s in subtasks[:5])
+                + (f" (and {len(subtasks) - 5} more)" if len(subtasks) > 5 else "")
+            )
     if not isinstance(data, dict) or not isinstance(data.get("examples"), list):
         raise FastslowError(
             f'{path} has no "examples" list: a BIG-bench task.json is an object with '

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from fastslow.prime import MIX, PrimeConfig, build_examples, prime
+from fastslow.strategies.cot import TRIGGER, cot_messages
+from fastslow.tasks.registry import load_task
+from fastslow.tasks.splits import split_of
+
+SMALL = PrimeConfig(examples=240, steps=2)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return build_examples(SMALL)
+
+
+def _example_of(row):
+    """An example of the row's family carrying the row's question and answer."""
+    task = load_task(row["family"], limit=1)
+    ex = task.examples[0]
+    ex.answer, ex.question = row["answer"], row["question"]
+    return task, ex
+
+
+def test_rows_cover_every_family_and_use_the_cot_prompt_exactly(rows):
+    assert {r["family"] for r in rows} == set(MIX)
+    for r in rows:
+        task, ex = _example_of(r)
+        expected, prefill = cot_messages(ex, task, True, [])
+        assert r["prompt"] == expected and prefill == TRIGGER
+
+
+def test_completions_are_correct_traces_that_the_extractor_reads_back(rows):
+    for r in rows:
+        [msg] = r["completion"]
+        assert msg["content"].startswith(TRIGGER + " ")
+        task, ex = _example_of(r)
+        assert task.score(task.extract(msg["content"], ex), ex) == 1.0, msg["content"]
+
+
+def test_training_and_evaluation_questions_never_overlap(rows):
+    assert all(split_of(r["question"]) == "train" for r in rows)
+    train = {r["question"] for r in rows}
+    for family in MIX:
+        test = {e.question for e in load_task(family, limit=100).examples}
+        assert not train & test
+    assert len(train) == len(rows)
+
+
+def test_never_trains_on_direct_answers(rows):
+    for r in rows:
+        assert "Give only the final answer" not in r["prompt"][0]["content"]
+        assert len(r["completion"][0]["content"]) > len(f"{TRIGGER} The answer is {r['answer']}.")
+
+
+@pytest.mark.slow
+def test_prime_trains_saves_a_loadable_adapter_and_resumes(tmp_path):
+    from fastslow.models.registry import load_model
+
+    cfg = PrimeConfig(steps=2, examples=16, batch_size=2, save_steps=1, max_length=256)
+    record = prime(cfg, tmp_path / "run", progress=False)
+    assert record["steps"] == 2 and record["adapter_bytes"] > 0
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("checkpoint-*"))
+    cfg_json = json.loads((tmp_path / "run" / "adapter" / "adapter_config.json").read_text())
+    assert cfg_json["base_model_name_or_path"] == "embedded"
+    again = prime(cfg, tmp_path / "run", progress=False)  # resumes from checkpoint-2: nothing left to train
+    assert again["steps"] == 2 and again["train_seconds_this_run"] < record["train_seconds_this_run"]
+    model = load_model(f"hf:{tmp_path / 'run' / 'adapter'}")
+    assert model.name.startswith("adapter:")
+    with pytest.raises(Exception, match="other settings"):
+        prime(PrimeConfig(steps=3, examples=16), tmp_path / "run", progress=False)
