@@ -104,6 +104,10 @@ def _last_checkpoint(checkpoints: Path) -> str | None:
     return str(found[-1]) if found else None
 
 
+def _checkpoint_step(checkpoint: str) -> int:
+    return int(Path(checkpoint).name.split("-")[1])
+
+
 def save_adapter_fp16(model: Any, target: Path) -> None:
     """Save the adapter with float16 weights (half the size; it is merged into a float32 base)."""
     import torch
@@ -174,23 +178,33 @@ def prime(
         target_modules="all-linear",
         task_type="CAUSAL_LM",
     )
-    trainer = SFTTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
-    )
+    last = _last_checkpoint(out / "checkpoints")
     t0 = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=_last_checkpoint(out / "checkpoints"))
+    if last and _checkpoint_step(last) >= config.steps:
+        # Training finished before (the run stopped while exporting): export that checkpoint as it is.
+        # (Resuming a Trainer from its final checkpoint would take one step past max_steps.)
+        from peft import PeftModel
+
+        trained = PeftModel.from_pretrained(model, last)
+        state = json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+        global_step, log_history = state["global_step"], state["log_history"]
+    else:
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+        )
+        trainer.train(resume_from_checkpoint=last)
+        trained, global_step, log_history = trainer.model, trainer.state.global_step, trainer.state.log_history
     seconds = time.perf_counter() - t0
     adapter = out / "adapter"
-    save_adapter_fp16(trainer.model, adapter)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    save_adapter_fp16(trained, adapter)
+    losses = [h["loss"] for h in log_history if "loss" in h]
     record = {
         "adapter": str(adapter),
-        "steps": trainer.state.global_step,
+        "steps": global_step,
         "train_examples": len(rows),
         "final_loss": losses[-1] if losses else None,
-        "loss_history": [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h],
+        "loss_history": [(h["step"], h["loss"]) for h in log_history if "loss" in h],
         "train_seconds_this_run": round(seconds, 1),
-        "train_runtime": result.metrics.get("train_runtime"),
         "adapter_bytes": (adapter / "adapter_model.safetensors").stat().st_size,
     }
     write_json(out / "prime.json", record)

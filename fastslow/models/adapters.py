@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from fastslow.errors import FastslowError
+from fastslow.models.convert import save_atomically
 from fastslow.paths import cache_dir
 
 EMBEDDED_BASE = "embedded"  # base_model_name_or_path that `fastslow prime` writes into its adapters
@@ -61,17 +59,5 @@ def ensure_merged(adapter_dir: Path, label: str = "merged") -> Path:
     base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        merged.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    save_atomically(merged, tokenizer, target)
     return target

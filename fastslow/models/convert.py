@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fastslow.errors import FastslowError
 from fastslow.paths import cache_dir
@@ -47,9 +48,14 @@ def ensure_converted(gguf_path: Path) -> Path:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    save_atomically(model, tokenizer, target)
+    return target
+
+
+def save_atomically(model: Any, tokenizer: Any, target: Path) -> None:
+    """``save_pretrained`` model and tokenizer into ``target`` via a temporary folder and a rename,
+    so a crash or a concurrent writer never leaves a half-written model where a later run trusts it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Write into a temporary folder and rename it into place, so a crash or a concurrent
-    # conversion never leaves a half-written model where a later run would trust it.
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         model.save_pretrained(tmp)
@@ -62,4 +68,3 @@ def ensure_converted(gguf_path: Path) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return target

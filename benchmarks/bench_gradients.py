@@ -1,0 +1,136 @@
+"""Per-example gradient spectra on the embedded model: the low-rank fast path against the full SVD.
+
+All paths measure the same examples (detailed chains of thought and bare answers of
+distractor_arithmetic, chat-templated), alternating example by example so that load on the machine
+hits them alike. Times are split into forward+backward and the spectra of all 210
+projection gradients (30 layers x q, k, v, o, gate, up, down).
+
+- fast: hooks keep X and D, no weight gradient is computed, S from QR factors and a T x T SVD (float64)
+- full: autograd weight gradients, a full SVD of each in float64 (``--exact-svd``, our reference)
+- paper: the same gradients with a float32 SVD, as Li, Li & Zhou's code computes it (timed only)
+
+It prints the per-example seconds, the ratios, and the largest relative difference between fast
+and full over every projection and statistic (S_min also relative to S_max: see lowrank.py).
+
+    python benchmarks/bench_gradients.py [--examples 6] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from fastslow.gradients.data import make_data, read_responses  # noqa: E402
+from fastslow.gradients.encode import encode  # noqa: E402
+from fastslow.gradients.modules import find_projections  # noqa: E402
+from fastslow.gradients.run import (  # noqa: E402
+    backward_exact,
+    backward_lowrank,
+    prepare_model,
+    spectra_exact,
+    spectra_lowrank,
+)
+from fastslow.models.registry import load_model  # noqa: E402
+
+STATS = ("s_sum", "s_max", "s_min", "fro", "ratio")
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - t0
+
+
+def svd_float32(projections, grads) -> None:
+    """The paper's code: a float32 SVD of each autograd gradient (singular values only here)."""
+    import torch
+
+    for p in projections:
+        torch.linalg.svdvals(grads[p.name])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", type=int, default=6, help="examples measured by every path (default: 6)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = ap.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    hf = load_model("embedded")
+    model, tokenizer = prepare_model(hf.model), hf.tokenizer
+    projections = find_projections(model, "all")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = make_data("distractor_arithmetic", tmp, n=args.examples, seed=0, knobs={"steps": 3})
+        detailed = read_responses(files["detailed"])
+        fast_answers = read_responses(files["none"])
+    examples = [detailed[i] if i % 2 == 0 else fast_answers[i] for i in range(args.examples)]
+    encoded = [encode(tokenizer, ex.prompt, ex.response) for ex in examples]
+    spectra_lowrank(projections, backward_lowrank(model, projections, encoded[0])[1])  # warm up
+
+    stages = ("fast backward", "fast spectra", "full backward", "full SVD f64", "paper SVD f32")
+    times: dict[str, list[float]] = {k: [] for k in stages}
+    worst = {s: (0.0, "") for s in STATS}
+    worst_min_vs_max = 0.0
+    for enc in encoded:
+        (_, io), t_back = timed(backward_lowrank, model, projections, enc)
+        fast, t_spec = timed(spectra_lowrank, projections, io)
+        del io
+        (_, grads), t_full_back = timed(backward_exact, model, projections, enc)
+        full, t_svd = timed(spectra_exact, projections, grads)
+        _, t_svd32 = timed(svd_float32, projections, grads)
+        for k, t in zip(stages, (t_back, t_spec, t_full_back, t_svd, t_svd32)):
+            times[k].append(t)
+        for p in projections:
+            a, b = fast[p.name], full[p.name]
+            for s in STATS:
+                x, y = getattr(a, s), getattr(b, s)
+                rel = abs(x - y) / abs(y) if y else abs(x - y)
+                if rel > worst[s][0]:
+                    worst[s] = (rel, f"{p.name}, T={len(enc.ids)}")
+            worst_min_vs_max = max(worst_min_vs_max, abs(a.s_min - b.s_min) / b.s_max if b.s_max else 0.0)
+
+    tokens = [len(e.ids) for e in encoded]
+    m = {k: statistics.mean(v) for k, v in times.items()}
+    fast_s = m["fast backward"] + m["fast spectra"]
+    full_s = m["full backward"] + m["full SVD f64"]
+    paper_s = m["full backward"] + m["paper SVD f32"]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"model: {hf.name}, {len(projections)} projections; {len(encoded)} examples of "
+        f"{min(tokens)}-{max(tokens)} tokens (mean {statistics.mean(tokens):.0f})"
+    )
+    print("seconds per example          forward+backward   spectra    total")
+    print(
+        f"fast  (X, D hooks; QR + TxT SVD, f64)   {m['fast backward']:7.3f}  {m['fast spectra']:8.3f} {fast_s:8.3f}"
+    )
+    print(
+        f"full  (autograd G; full SVD, f64)       {m['full backward']:7.3f}  {m['full SVD f64']:8.3f} {full_s:8.3f}"
+    )
+    print(
+        f"paper (autograd G; full SVD, f32)       {m['full backward']:7.3f}  {m['paper SVD f32']:8.3f} {paper_s:8.3f}"
+    )
+    print(
+        f"ratio full/fast: spectra {m['full SVD f64'] / m['fast spectra']:.1f}x, per example {full_s / fast_s:.1f}x; "
+        f"paper/fast: spectra {m['paper SVD f32'] / m['fast spectra']:.1f}x, per example {paper_s / fast_s:.1f}x"
+    )
+    print("largest relative difference fast vs full, over all projections:")
+    for s in STATS:
+        rel, where = worst[s]
+        print(f"  {s:<6} {rel:.2e}  ({where})")
+    print(f"  s_min difference relative to s_max: {worst_min_vs_max:.2e}")
+
+
+if __name__ == "__main__":
+    main()

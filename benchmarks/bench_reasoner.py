@@ -1,0 +1,62 @@
+"""`embedded` against `embedded-reasoner`: direct, chain-of-thought and self-consistency on held-out
+examples of three primed families, side by side in one table.
+
+Each cell is a resumable `fastslow eval` run under ``--out`` (default runs/reasoner), so an
+interrupted benchmark continues where it stopped and a finished one re-prints from its files.
+
+    python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from fastslow.evaluate import EvalConfig, evaluate, open_model  # noqa: E402
+from fastslow.report import render  # noqa: E402
+
+SETTINGS = [
+    ("last_letters", {"words": "4"}),
+    ("coin_flip", {"flips": "4"}),
+    ("arithmetic", {"steps": "3"}),
+]
+METHODS = ["direct", "cot", "sc"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--models", default="embedded-reasoner,embedded")
+    ap.add_argument("--out", default="runs/reasoner")
+    ap.add_argument("--cache", default=None)
+    args = ap.parse_args()
+
+    results = {}
+    for spec in args.models.split(","):
+        model = open_model(spec, args.cache)
+        for task, knobs in SETTINGS:
+            knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
+            out = Path(args.out) / f"{spec}-{task}-{knob_tag}"
+            config = EvalConfig(methods=METHODS, model=spec, task=task, knobs=knobs, limit=args.limit)
+            print(f"== {spec} on {task} ({knob_tag}) -> {out}", flush=True)
+            results[(spec, task)] = evaluate(config, out, model=model)
+            render(out)
+
+    print(f"\n| model | task | {' | '.join(METHODS)} | cot - direct | tokens/ex (direct / cot / sc) |")
+    print("|---|---|" + "---|" * len(METHODS) + "---|---|")
+    for (spec, task), s in results.items():
+        m = s["methods"]
+        acc = [
+            f"{100 * m[x]['accuracy']:.0f}% [{100 * m[x]['ci95'][0]:.0f}-{100 * m[x]['ci95'][1]:.0f}]"
+            for x in METHODS
+        ]
+        gap = 100 * (m["cot"]["accuracy"] - m["direct"]["accuracy"])
+        toks = " / ".join(f"{m[x]['completion_tokens']:.0f}" for x in METHODS)
+        print(f"| {spec} | {task} | {' | '.join(acc)} | {gap:+.0f} | {toks} |")
+
+
+if __name__ == "__main__":
+    main()

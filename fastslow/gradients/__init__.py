@@ -1,0 +1,22 @@
+"""Layer-wise gradients of fast vs slow thinking (Li, Li & Zhou 2024, "What Happened in LLMs Layers when
+Trained for Fast vs. Slow Thinking: A Gradient Perspective").
+
+Read in this order: ``data.py`` (the response types; ``make_data``) -> ``encode.py`` (one tokenization,
+the prompt mask) -> ``modules.py`` (which projections) -> ``capture.py`` (hooks keep X and D) ->
+``lowrank.py`` (singular values of Dᵀ X without forming it) -> ``run.py`` (the recipe; resumable) ->
+``metrics.py`` (per-layer means, MAD, RD) -> ``plots.py`` and ``report.py`` (report.md, overlay).
+"""
+
+from fastslow.gradients.data import RESPONSE_TYPES, make_data
+from fastslow.gradients.report import is_gradients_run, overlay, render
+from fastslow.gradients.run import GradientsConfig, run_gradients
+
+__all__ = [
+    "RESPONSE_TYPES",
+    "GradientsConfig",
+    "is_gradients_run",
+    "make_data",
+    "overlay",
+    "render",
+    "run_gradients",
+]

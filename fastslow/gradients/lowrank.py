@@ -1,0 +1,112 @@
+"""The singular values of one example's weight gradient, without forming the gradient.
+
+For a linear layer ``y = x Wᵀ`` run on the T positions of one example, the weight gradient is
+``G = Dᵀ X`` (D: T × out, the loss's gradient with respect to the layer's outputs; X: T × in, the
+layer's inputs), so its rank is at most T. With thin QR factorizations ``Dᵀ = Q₁R₁`` and
+``Xᵀ = Q₂R₂``, ``G = Q₁ (R₁R₂ᵀ) Q₂ᵀ``, and because Q₁ and Q₂ have orthonormal columns, G's
+singular values are exactly those of the small core ``R₁R₂ᵀ`` (at most T × T). An out × in SVD
+becomes two skinny QRs and a T × T SVD: the statistics Li, Li & Zhou (2024, §3) read off the
+full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm) come out the same.
+
+Numerics: the factorizations and the SVD run in float64 on the CPU, whatever the model's device or
+dtype. When T is not smaller than min(in, out) the core is as large as G itself; there we form G
+(in float64) and take its singular values directly (``path == "dense"``).
+
+S_min is the smallest *non-zero* singular value. A gradient of rank r < min(in, out) has
+min(in, out) − r singular values that are zero in exact arithmetic but come out of a float32
+gradient as rounding noise (about 1e-7 · S_max and up). We call a singular value non-zero when it
+exceeds ``rtol · S_max`` with ``RTOL = 1e-5``: above the noise of a float32 forward and backward,
+so that S_min, S_sum and the rank mean the same in the fast path and in the full-SVD reference.
+S_sum sums the non-zero singular values; the ones below the tolerance could add at most
+``min(in, out) · rtol · S_max`` to it. The Frobenius norm uses all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+RTOL = 1e-5  # singular values at or below RTOL * S_max count as zero (see the module docstring)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """What we keep of one gradient's singular values."""
+
+    s_sum: float  # nuclear norm: the sum of the non-zero singular values
+    s_max: float  # the largest singular value (spectral norm, σ1)
+    s_min: float  # the smallest non-zero singular value (0.0 for a zero gradient)
+    fro: float  # Frobenius norm
+    rank: int  # how many singular values are non-zero
+    path: str = "lowrank"  # "lowrank" (QR + small SVD), "dense" (G from D, X) or "full_svd" (autograd G)
+
+    @property
+    def ratio(self) -> float:
+        """The σ1 ratio S_max / S_sum that Li et al. (2024) plot beside the nuclear norm."""
+        return self.s_max / self.s_sum if self.s_sum > 0 else 0.0
+
+
+def spectrum_of(singular_values: torch.Tensor, path: str, rtol: float = RTOL) -> Spectrum:
+    """Summarize a vector of singular values (any order) into a Spectrum."""
+    s = singular_values.detach().to(torch.float64)
+    if s.numel() == 0:
+        return Spectrum(0.0, 0.0, 0.0, 0.0, 0, path)
+    s_max = float(s.max())
+    if not s_max > 0.0:  # a zero gradient (or NaN, which then shows in every field)
+        return Spectrum(s_max, s_max, s_max, s_max, 0, path)
+    kept = s[s > rtol * s_max]
+    return Spectrum(
+        s_sum=float(kept.sum()),
+        s_max=s_max,
+        s_min=float(kept.min()),
+        fro=float(torch.sqrt((s * s).sum())),
+        rank=int(kept.numel()),
+        path=path,
+    )
+
+
+def use_lowrank(positions: int, out_features: int, in_features: int) -> bool:
+    """The QR route pays off when the gradient's rank bound T is below min(in, out)."""
+    return positions < min(out_features, in_features)
+
+
+def triangular_factor(A: torch.Tensor) -> torch.Tensor:
+    """R of the thin QR factorization of ``Aᵀ`` (A: T × n), in float64: ``Aᵀ = Q R``, R is k × T
+    with k = min(n, T). Only R is computed; Q's orthonormal columns never change singular values."""
+    return torch.linalg.qr(A.detach().to(device="cpu", dtype=torch.float64).T, mode="r").R
+
+
+def gradient_spectrum(
+    D: torch.Tensor,
+    X: torch.Tensor,
+    rtol: float = RTOL,
+    x_factor: torch.Tensor | None = None,
+) -> Spectrum:
+    """The spectrum of ``G = Dᵀ X`` from D (T × out) and X (T × in), never forming G when T is small.
+
+    ``x_factor`` is ``triangular_factor(X)`` when the caller already has it: layers that read the
+    same input (q, k, v; gate, up) share it.
+    """
+    if D.ndim != 2 or X.ndim != 2 or D.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"expected D (T × out) and X (T × in) with the same T, got {tuple(D.shape)}, {tuple(X.shape)}"
+        )
+    positions, out_features = D.shape
+    in_features = X.shape[1]
+    if use_lowrank(positions, out_features, in_features):
+        r_d = triangular_factor(D)
+        r_x = x_factor if x_factor is not None else triangular_factor(X)
+        core = r_d @ r_x.T  # T × T (at most)
+        return spectrum_of(torch.linalg.svdvals(core), "lowrank", rtol)
+    d64 = D.detach().to(device="cpu", dtype=torch.float64)
+    x64 = X.detach().to(device="cpu", dtype=torch.float64)
+    return spectrum_of(torch.linalg.svdvals(d64.T @ x64), "dense", rtol)
+
+
+def gradient_spectrum_exact(G: torch.Tensor, rtol: float = RTOL) -> Spectrum:
+    """The reference: the full SVD of an out × in gradient matrix (as Li et al. 2024 compute it,
+    on the autograd gradient), here in float64 so that the reference is the accurate side."""
+    return spectrum_of(
+        torch.linalg.svdvals(G.detach().to(device="cpu", dtype=torch.float64)), "full_svd", rtol
+    )

@@ -1,0 +1,158 @@
+"""The recipe end to end on a tiny random Llama loaded through load_model("hf:PATH")."""
+
+import json
+import math
+
+import pytest
+
+from fastslow.errors import FastslowError
+from fastslow.gradients.run import ROWS_FILE, SKIPPED_FILE, GradientsConfig, run_gradients
+from tests.gradients.conftest import save_tiny_llama, write_jsonl
+
+TYPES = ("none", "detailed", "irrelevant")
+
+
+def _config(tiny_model_dir, tiny_data, **kw):
+    return GradientsConfig(data={t: tiny_data[t] for t in TYPES}, model=f"hf:{tiny_model_dir}", **kw)
+
+
+def _rows(out):
+    return [json.loads(line) for line in (out / ROWS_FILE).read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, tiny_model, tiny_model_dir, tiny_data):
+    out = tmp_path_factory.mktemp("full")
+    summary = run_gradients(_config(tiny_model_dir, tiny_data), out, progress=False, model=tiny_model)
+    return out, summary
+
+
+def test_rows_summary_and_config_are_written(full_run, tiny_model):
+    out, summary = full_run
+    rows = _rows(out)
+    assert len(rows) == 3 * 6 * 2 * 7  # types x examples x layers x projections
+    first = rows[0]
+    assert set(first) >= {"type", "id", "layer", "module", "S_sum", "S_max", "S_min", "ratio", "fro", "loss"}
+    assert all(
+        math.isfinite(r["S_sum"]) and r["S_sum"] > 0 and r["S_min"] <= r["S_max"] <= r["S_sum"] for r in rows
+    )
+    assert all(r["ratio"] == pytest.approx(r["S_max"] / r["S_sum"]) for r in rows)
+    assert summary["run"]["examples_new"] == 18 and summary["run"]["layers"] == 2
+    assert set(summary["types"]) == set(TYPES) and summary["types"]["none"]["n"] == 6
+    assert "detailed:irrelevant" in summary["pairs"] and "none:detailed" in summary["pairs"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"] == "gradients" and config["model_id"] == tiny_model.name
+    assert json.loads((out / "summary.json").read_text())["types"]["none"]["n"] == 6
+
+
+def test_a_resumed_run_ends_identical_to_an_uninterrupted_one(
+    full_run, tmp_path, tiny_model, tiny_model_dir, tiny_data
+):
+    expected = _rows(full_run[0])
+    out = tmp_path / "resumed"
+    config = _config(tiny_model_dir, tiny_data)
+    first = run_gradients(config, out, progress=False, model=tiny_model, budget=7)
+    assert first["run"]["examples_new"] == 7 and first["run"]["examples_left"] == 11
+    # An interruption in the middle of writing example 8: 5 of its rows and a torn line.
+    partial = [json.dumps(r) for r in expected[7 * 14 : 7 * 14 + 5]]
+    with open(out / ROWS_FILE, "a") as f:
+        f.write("\n".join(partial) + "\n" + partial[0][:20])
+    again = run_gradients(config, out, progress=False, model=tiny_model)
+    assert again["run"]["examples_resumed"] == 7 and again["run"]["examples_new"] == 11
+    assert _rows(out) == expected
+    assert again["types"] == full_run[1]["types"]
+    last = run_gradients(config, out, progress=False, model=tiny_model)  # nothing left to do
+    assert last["run"]["examples_new"] == 0 and _rows(out) == expected
+
+
+def test_too_long_examples_are_skipped_and_reported_never_nan(
+    tmp_path, tiny_model, tiny_model_dir, tiny_data
+):
+    config = _config(tiny_model_dir, tiny_data, max_length=100)
+    summary = run_gradients(config, tmp_path, progress=False, model=tiny_model)
+    skipped = [json.loads(line) for line in (tmp_path / SKIPPED_FILE).read_text().splitlines()]
+    assert skipped and all("too long" in s["reason"] and s["tokens"] > 100 for s in skipped)
+    assert summary["skipped"] == skipped
+    assert {s["type"] for s in skipped} <= {"detailed", "irrelevant"}
+    rows = _rows(tmp_path)
+    assert all(r["tokens"] <= 100 and math.isfinite(r["loss"]) for r in rows)
+    assert summary["types"]["detailed"]["n"] + sum(s["type"] == "detailed" for s in skipped) == 6
+    again = run_gradients(config, tmp_path, progress=False, model=tiny_model)  # skipped ones are not retried
+    assert again["run"]["examples_new"] == 0
+
+
+def test_fast_path_agrees_with_the_full_svd(full_run, tmp_path, tiny_model, tiny_model_dir, tiny_data):
+    exact = run_gradients(
+        _config(tiny_model_dir, tiny_data, exact_svd=True), tmp_path, progress=False, model=tiny_model
+    )
+    assert exact["run"]["path"] == "full_svd"
+    for a, b in zip(_rows(full_run[0]), _rows(tmp_path)):
+        assert (a["type"], a["id"], a["layer"], a["module"]) == (b["type"], b["id"], b["layer"], b["module"])
+        assert b["path"] == "full_svd" and a["path"] in ("lowrank", "dense")
+        assert a["loss"] == b["loss"]
+        for k in ("S_sum", "S_max", "fro", "ratio"):
+            assert abs(a[k] - b[k]) <= 1e-4 * abs(b[k]), k
+        # S_min is resolved to float32 rounding of the autograd gradient, relative to S_max.
+        assert abs(a["S_min"] - b["S_min"]) <= 1e-5 * b["S_max"]
+
+
+def test_attention_only_and_a_changed_setting_is_refused(tmp_path, tiny_model, tiny_model_dir, tiny_data):
+    config = _config(tiny_model_dir, tiny_data, modules="attn", limit=2)
+    summary = run_gradients(config, tmp_path, progress=False, model=tiny_model)
+    assert len(_rows(tmp_path)) == 3 * 2 * 2 * 4 and summary["modules"] == ["q", "k", "v", "o"]
+    with pytest.raises(FastslowError, match="differs in: modules"):
+        run_gradients(_config(tiny_model_dir, tiny_data, limit=2), tmp_path, progress=False, model=tiny_model)
+
+
+def test_changed_data_is_refused(tmp_path, tiny_model, tiny_model_dir):
+    data = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "prompt": "Say hi.", "response": "Hi."}])
+    config = GradientsConfig(data={"fast": str(data)}, model=f"hf:{tiny_model_dir}")
+    run_gradients(config, tmp_path / "run", progress=False, model=tiny_model)
+    write_jsonl(data, [{"id": "a", "prompt": "Say hi.", "response": "Hello."}])
+    with pytest.raises(FastslowError, match="contents of fast's data file"):
+        run_gradients(config, tmp_path / "run", progress=False, model=tiny_model)
+
+
+def test_loads_the_model_from_its_spec_and_computes_in_float32(tmp_path, tiny_tokenizer, tiny_data):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from fastslow.models.registry import load_model
+
+    folder = save_tiny_llama(tmp_path / "bf16", tiny_tokenizer, seed=1)
+    AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).save_pretrained(
+        folder
+    )  # a bf16 checkpoint
+    config = GradientsConfig(data={"none": tiny_data["none"]}, model=f"hf:{folder}", limit=2)
+    summary = run_gradients(config, tmp_path / "spec", progress=False)
+    assert summary["types"]["none"]["n"] == 2
+    hf = load_model(f"hf:{folder}")
+    hf.model.to(torch.bfloat16)  # a model held in bfloat16 is measured in float32
+    run_gradients(config, tmp_path / "cast", progress=False, model=hf)
+    assert all(p.dtype == torch.float32 for p in hf.model.parameters())
+    assert _rows(tmp_path / "cast") == _rows(tmp_path / "spec")
+
+
+def test_unsupported_architecture_is_a_clear_error(tmp_path, tiny_tokenizer, tiny_data):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = tmp_path / "gpt2"
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(tiny_tokenizer), n_embd=32, n_layer=2, n_head=4)
+    ).save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    config = GradientsConfig(data={"none": tiny_data["none"]}, model=f"hf:{folder}")
+    with pytest.raises(FastslowError, match="Llama, Qwen, Mistral and Gemma"):
+        run_gradients(config, tmp_path / "run", progress=False)
+
+
+def test_bad_configs_fail_before_any_model_is_loaded(tmp_path, tiny_data):
+    cases = [
+        (GradientsConfig(data={}), "at least one response type"),
+        (GradientsConfig(data={"a/b": tiny_data["none"]}), "bad response type name"),
+        (GradientsConfig(data={"none": tiny_data["none"]}, modules="ffn"), "unknown module set"),
+        (GradientsConfig(data={"none": str(tmp_path / "missing.jsonl")}), "not found"),
+    ]
+    for config, message in cases:
+        with pytest.raises(FastslowError, match=message):
+            run_gradients(config, tmp_path / "run", progress=False, model=object())
