@@ -193,7 +193,11 @@ def prime(
             model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
         )
         trainer.train(resume_from_checkpoint=last)
-        trained, global_step, log_history = trainer.model, trainer.state.global_step, trainer.state.log_history
+        trained, global_step, log_history = (
+            trainer.model,
+            trainer.state.global_step,
+            trainer.state.log_history,
+        )
     seconds = time.perf_counter() - t0
     adapter = out / "adapter"
     save_adapter_fp16(trained, adapter)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastslow.models.base import Request
+from fastslow.models.base import Request, truncate_at_stop
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
 from fastslow.tasks.base import Example, Task
+
+FIRST_SENTENCE = ("\n", ". ")
 
 
 @dataclass
@@ -34,8 +36,10 @@ class Direct(Strategy):
         )
         messages = [user(f"{question_text(example)}\n\n{instruction}")]
         start = ANSWER_MARKER if prefill else ""
-        [c] = yield [Request(messages, max_tokens=self.max_tokens, stop=("\n",), prefill=start)]
-        text = start + c.texts[0]
+        # Stop at the end of the first sentence: the immediate answer is what System 1 is measured on,
+        # even if a model that learned to reason goes on to think after it.
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, stop=FIRST_SENTENCE, prefill=start)]
+        text = start + truncate_at_stop(c.texts[0], FIRST_SENTENCE)[0]  # also where a backend ignored stop
         return Trace(
             answer=task.extract(text, example),
             final_text=text,

@@ -15,7 +15,7 @@ def test_direct_prefills_answer_marker_and_caps_tokens():
     trace = Direct().run(model, ex, task)
     [req] = model.requests
     assert req.prefill == "The answer is"
-    assert req.max_tokens == 24 and req.stop == ("\n",) and req.temperature == 0
+    assert req.max_tokens == 24 and req.stop == ("\n", ". ") and req.temperature == 0
     assert req.messages[-1]["content"] == (
         "What is 2 + 3?\n\nAnswer with a number. Give only the final answer, no explanation."
     )
@@ -29,6 +29,15 @@ def test_direct_without_prefill_support_uses_instruction_only():
     trace = Direct().run(model, ex, task)
     assert model.requests[0].prefill == ""
     assert trace.answer == "5"
+
+
+def test_direct_keeps_only_the_immediate_answer():
+    task, ex = _task()
+    # A backend that ignores stop strings: the later "answer is 5" must not count for System 1.
+    model = ScriptedModel([" 4. Let's think step by step. 2 + 3 = 5. The answer is 5."])
+    trace = Direct().run(model, ex, task)
+    assert trace.answer == "4"
+    assert trace.final_text == "The answer is 4"
 
 
 def test_direct_unparseable_output_gives_no_answer():
