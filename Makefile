@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fastslow eval --model embedded --task last_letters --knob words=2 \
-		--methods direct,cot,sc --limit 12 --out $(RUN)
+	$(BIN)/fastslow eval --model embedded-reasoner --task last_letters --knob words=3 \
+		--methods direct,cot,sc --limit 20 --out $(RUN)
 
 test: $(STAMP)
 	$(BIN)/ruff check fastslow tests benchmarks

@@ -24,6 +24,9 @@ SETTINGS = [
     ("arithmetic", {"steps": "3"}),
 ]
 METHODS = ["direct", "cot", "sc"]
+# The primed traces need at most ~90 tokens; 128 leaves room and bounds the cost of samples that
+# ramble (a batch runs until its longest row stops). The same bound applies to both models.
+PARAMS = ["cot.max_tokens=128", "sc.max_tokens=128"]
 
 
 def main() -> None:
@@ -40,7 +43,9 @@ def main() -> None:
         for task, knobs in SETTINGS:
             knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
             out = Path(args.out) / f"{spec}-{task}-{knob_tag}"
-            config = EvalConfig(methods=METHODS, model=spec, task=task, knobs=knobs, limit=args.limit)
+            config = EvalConfig(
+                methods=METHODS, model=spec, task=task, knobs=knobs, limit=args.limit, params=PARAMS
+            )
             print(f"== {spec} on {task} ({knob_tag}) -> {out}", flush=True)
             results[(spec, task)] = evaluate(config, out, model=model)
             render(out)

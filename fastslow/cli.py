@@ -169,11 +169,52 @@ def cmd_prime(args: argparse.Namespace) -> None:
         print(f"evaluate it with --model hf:{record['adapter']}, or rerun with --install")
 
 
+def cmd_gradients_run(args: argparse.Namespace) -> None:
+    from fastslow.gradients import GradientsConfig, console_summary, data_from_dir, render, run_gradients
+
+    data = {**(data_from_dir(args.data_dir) if args.data_dir else {}), **_kv(args.data, "--data")}
+    if not data:
+        raise FastslowError(
+            "no data: give --data NAME=FILE (repeatable) or --data-dir DIR (from `make-data`)"
+        )
+    config = GradientsConfig(
+        data=data,
+        model=args.model,
+        modules=args.modules,
+        max_length=args.max_length,
+        exact_svd=args.exact_svd,
+        limit=args.limit,
+        prompt_format=args.prompt_format,
+    )
+    summary = run_gradients(config, args.out, progress=not args.quiet)
+    print(console_summary(summary))
+    print(f"report: {render(args.out)}")
+
+
+def cmd_gradients_make_data(args: argparse.Namespace) -> None:
+    from fastslow.gradients import make_data
+
+    files = make_data(
+        args.task, args.out, n=args.limit, seed=args.seed, knobs=_kv(args.knob, "--knob"), split=args.split
+    )
+    for name, path in files.items():
+        print(f"{name:<16} {path}")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
+    from fastslow.gradients import is_gradients_run, overlay
+    from fastslow.gradients import render as render_gradients
     from fastslow.report import render
 
-    for run in args.runs:
-        print(f"report: {render(run)}")
+    kinds = [is_gradients_run(r) for r in args.runs]
+    for run, is_grad in zip(args.runs, kinds):
+        print(f"report: {render_gradients(run) if is_grad else render(run)}")
+    if len(args.runs) > 1:
+        if not all(kinds):
+            raise FastslowError(
+                "overlaying several runs works for gradients runs; eval runs are rendered one by one"
+            )
+        print(f"overlay: {overlay(args.runs, args.out)}")
 
 
 # -- parser ------------------------------------------------------------------------------------------
@@ -247,8 +288,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prime)
 
-    p = sub.add_parser("report", help="(re)render the report of run directories")
+    p = sub.add_parser("gradients", help="layer-wise gradient statistics of fast vs slow responses")
+    gsub = p.add_subparsers(dest="gradients_command", required=True, metavar="{run,make-data}")
+    g = gsub.add_parser(
+        "run", help="compute per-layer gradient spectra (the default: `fastslow gradients --data ...`)"
+    )
+    g.add_argument(
+        "--data", action="append", metavar="NAME=FILE", help="JSONL of prompt/response (repeatable)"
+    )
+    g.add_argument("--data-dir", help="a folder written by `fastslow gradients make-data`")
+    g.add_argument("--out", required=True, help="run directory (rerun with the same arguments to resume)")
+    g.add_argument("--model", default="embedded", help="model spec (default: embedded)")
+    g.add_argument("--modules", default="all", choices=["all", "attn", "mlp"])
+    g.add_argument("--max-length", type=_positive, default=1024, help="skip (and report) longer examples")
+    g.add_argument("--exact-svd", action="store_true", help="the paper's way: full gradient, full SVD (slow)")
+    g.add_argument("--limit", type=_positive, default=None, help="examples per response type")
+    g.add_argument("--prompt-format", default="auto", choices=["auto", "chat", "plain"])
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=cmd_gradients_run)
+    g = gsub.add_parser("make-data", help="write the paper's response types for a built-in task")
+    g.add_argument("--task", required=True, help="built-in task (see `fastslow tasks`)")
+    g.add_argument("--knob", action="append", metavar="KEY=VALUE")
+    g.add_argument("--limit", type=_positive, default=100, help="questions (default: 100)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--split", default="train", choices=["train", "test"])
+    g.add_argument("--out", required=True)
+    g.set_defaults(func=cmd_gradients_make_data)
+
+    p = sub.add_parser("report", help="(re)render run directories; several gradients runs are overlaid")
     p.add_argument("runs", nargs="+")
+    p.add_argument("--out", default=None, help="where an overlay of several runs goes")
     p.set_defaults(func=cmd_report)
     return parser
 
@@ -257,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline by design: never fetch from a hub
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `fastslow gradients --data ...` (no sub-subcommand) means `fastslow gradients run --data ...`.
+    if "gradients" in argv:
+        i = argv.index("gradients")
+        if i + 1 >= len(argv) or argv[i + 1] not in {"run", "make-data", "-h", "--help"}:
+            argv.insert(i + 1, "run")
     args = parser.parse_args(argv)
     try:
         args.func(args)

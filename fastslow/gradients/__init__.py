@@ -7,13 +7,15 @@ the prompt mask) -> ``modules.py`` (which projections) -> ``capture.py`` (hooks 
 ``metrics.py`` (per-layer means, MAD, RD) -> ``plots.py`` and ``report.py`` (report.md, overlay).
 """
 
-from fastslow.gradients.data import RESPONSE_TYPES, make_data
-from fastslow.gradients.report import is_gradients_run, overlay, render
+from fastslow.gradients.data import RESPONSE_TYPES, data_from_dir, make_data
+from fastslow.gradients.report import console_summary, is_gradients_run, overlay, render
 from fastslow.gradients.run import GradientsConfig, run_gradients
 
 __all__ = [
     "RESPONSE_TYPES",
     "GradientsConfig",
+    "console_summary",
+    "data_from_dir",
     "is_gradients_run",
     "make_data",
     "overlay",

@@ -47,6 +47,7 @@ RESPONSE_TYPES = ("none", "simplified", "detailed", "irrelevant", "irrelevant_no
 _NUMBER = r"(?:-?\d+|\(-\d+\))"
 _EQUATION = re.compile(rf"{_NUMBER} [-+*] {_NUMBER} = -?\d+")
 _TOKENISH = re.compile(r"\d|[^\W\d_]+|[^\w\s]")
+_SPACE_BEFORE_DIGIT = re.compile(r"\s(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,22 @@ def read_responses(path: str | Path, limit: int | None = None) -> list[ResponseE
     if not examples:
         raise FastslowError(f"data file {path} has no examples")
     return examples
+
+
+def data_from_dir(folder: str | Path) -> dict[str, str]:
+    """``--data`` for every response type in a folder: the files its ``data.json`` lists (what
+    ``make_data`` wrote), else every ``*.jsonl`` named by its stem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FastslowError(f"data folder not found: {folder}")
+    meta = folder / "data.json"
+    if meta.is_file():
+        files = json.loads(meta.read_text(encoding="utf-8")).get("files", {})
+        return {t: str(folder / name) for t, name in files.items()}
+    found = {p.stem: str(p) for p in sorted(folder.glob("*.jsonl"))}
+    if not found:
+        raise FastslowError(f"no *.jsonl files in {folder}")
+    return found
 
 
 def _is_messages(value: Any) -> bool:
@@ -163,9 +180,10 @@ def neutral_sentences() -> list[str]:
 
 
 def approx_tokens(text: str) -> int:
-    """A tokenizer-free length: words, single digits and punctuation marks each count one, as the
-    tokenizers of Llama-family models (which split numbers into digits) roughly count them."""
-    return len(_TOKENISH.findall(text))
+    """A tokenizer-free length: words, single digits and punctuation marks count one each, and so does
+    the space before a number, as the tokenizers of Llama-family models (which split numbers into
+    digits and keep the space apart) roughly count them."""
+    return len(_TOKENISH.findall(text)) + len(_SPACE_BEFORE_DIGIT.findall(text))
 
 
 def padding_text(target_tokens: int, rng: random.Random, sentences: list[str]) -> str:

@@ -187,6 +187,13 @@ def summarize(
             "rd": rd,
             "mean_abs_rd": {g: mean_abs(v) for g, v in rd.items()},
             "mean_rd": {g: _finite_mean([x for x in v if x is not None]) for g, v in rd.items()},
+            "mean_rd_parts": {
+                g: {
+                    p: _finite_mean([x for x in v[a:b] if x is not None])
+                    for p, (a, b) in depth_parts(n_layers).items()
+                }
+                for g, v in rd.items()
+            },
             "auc": {g: auc(list(sizes[a][g].values()), list(sizes[b][g].values())) for g in gs},
             "paired": len(common),
             "b_larger": {

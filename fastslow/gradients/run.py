@@ -44,6 +44,7 @@ from fastslow.runlog import append_rows, read_rows, write_json
 
 ROWS_FILE = "gradients.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
+TIMING_FILE = "timing.jsonl"  # seconds per example, kept apart so that the rows stay reproducible
 
 
 @dataclass
@@ -321,7 +322,7 @@ def run_gradients(
     check_model(out, model_id)
     write_config(out, config, digests, model_id)
 
-    rows_path, skipped_path = out / ROWS_FILE, out / SKIPPED_FILE
+    rows_path, skipped_path, timing_path = out / ROWS_FILE, out / SKIPPED_FILE, out / TIMING_FILE
     rows = finished_rows(rows_path, len(projections))
     skipped = read_rows(skipped_path, repair=True)
     done = {(r["type"], r["id"]) for r in rows} | {(r["type"], r["id"]) for r in skipped}
@@ -338,7 +339,9 @@ def run_gradients(
             encoded = encode(tokenizer, ex.prompt, ex.response, config.prompt_format)
             reason = skip_reason(encoded, config.max_length)
             if reason is None:
+                started = time.perf_counter()
                 loss, spectra = measure_example(lm, projections, encoded, config.exact_svd)
+                took = round(time.perf_counter() - started, 3)
                 reason = None if math.isfinite(loss) else "non-finite loss"
             if reason is not None:
                 row = {"type": rtype, "id": ex.id, "tokens": len(encoded.ids), "reason": reason}
@@ -348,6 +351,7 @@ def run_gradients(
             else:
                 new = example_rows(rtype, ex.id, encoded, loss, projections, spectra)
                 append_rows(rows_path, new)
+                append_rows(timing_path, [{"type": rtype, "id": ex.id, "seconds": took}])
                 rows.extend(new)
             bar.update(1)
     finally:
@@ -366,10 +370,22 @@ def run_gradients(
         "examples_new": len(todo),
         "examples_left": sum(len(exs) for exs in data.values()) - len(done) - len(todo),
         "wall_seconds": round(seconds, 2),
-        "seconds_per_example": round(seconds / len(todo), 3) if todo else None,
+        **timing_summary(read_rows(timing_path, repair=True), list(data)),
     }
     write_json(out / "summary.json", summary)
     return summary
+
+
+def timing_summary(timing: list[dict[str, Any]], types: list[str]) -> dict[str, Any]:
+    """Mean seconds per measured example (forward, backward, spectra), over every run into this directory."""
+    last = {
+        (t["type"], t["id"]): t["seconds"] for t in timing
+    }  # an example redone after a crash: its last time
+    by_type = {t: [s for (rt, _), s in last.items() if rt == t] for t in types}
+    return {
+        "seconds_per_example": round(sum(last.values()) / len(last), 3) if last else None,
+        "seconds_by_type": {t: round(sum(v) / len(v), 3) for t, v in by_type.items() if v},
+    }
 
 
 def skip_reason(encoded: Encoded, max_length: int) -> str | None:

@@ -1,5 +1,6 @@
 """Hooks on a tiny Llama: Dᵀ X is the weight gradient autograd computes; the loss reads the response only."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -53,3 +54,33 @@ def test_response_loss_is_the_mean_over_response_tokens(tiny_model):
     got = response_loss(model, enc, track_inputs=True)
     torch.testing.assert_close(got.detach(), expected, rtol=1e-5, atol=1e-6)
     assert got.dtype == torch.float32
+
+
+@pytest.mark.parametrize("kind", ["Llama", "Qwen2", "Qwen3", "Mistral", "Gemma", "Gemma2", "Gemma3Text"])
+def test_input_embeddings_path_gives_the_same_loss_on_every_supported_family(kind):
+    """The fast path feeds embeddings (Gemma scales them inside the model, or inside its embedding)."""
+    import transformers
+
+    from fastslow.gradients.encode import Encoded
+    from fastslow.gradients.run import backward_lowrank
+
+    config = getattr(transformers, f"{kind}Config")(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+    )
+    cls = "Gemma3ForCausalLM" if kind == "Gemma3Text" else f"{kind}ForCausalLM"
+    torch.manual_seed(0)
+    model = prepare_model(getattr(transformers, cls)(config))
+    enc = Encoded(list(range(3, 20)), 7)
+    ids = torch.tensor([enc.ids])
+    with torch.no_grad():
+        logits = model(ids).logits[0]
+    expected = F.cross_entropy(logits[enc.prompt_tokens - 1 : -1], ids[0, enc.prompt_tokens :])
+    loss, io = backward_lowrank(model, find_projections(model), enc)
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+    assert all(slot.output_grads is not None for slot in io.values())

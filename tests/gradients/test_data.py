@@ -113,3 +113,15 @@ def test_read_responses_checks_lines(tmp_path):
         read_responses(dup)
     with pytest.raises(FastslowError, match="not found"):
         read_responses(tmp_path / "missing.jsonl")
+
+
+def test_data_from_dir_reads_what_make_data_wrote(tmp_path):
+    from fastslow.gradients.data import data_from_dir
+
+    files = make_data("coin_flip", tmp_path / "made", n=3)
+    assert data_from_dir(tmp_path / "made") == {t: str(p) for t, p in files.items()}
+    (tmp_path / "own").mkdir()
+    write_jsonl(tmp_path / "own" / "fast.jsonl", [{"prompt": "Q", "response": "R"}])
+    assert data_from_dir(tmp_path / "own") == {"fast": str(tmp_path / "own" / "fast.jsonl")}
+    with pytest.raises(FastslowError, match="not found"):
+        data_from_dir(tmp_path / "nowhere")

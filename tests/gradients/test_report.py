@@ -26,6 +26,13 @@ def run_dir(tmp_path_factory, tiny_model, tiny_model_dir, tiny_data):
     return out
 
 
+def test_console_summary(run_dir):
+    from fastslow.gradients.report import console_summary, load_run
+
+    text = console_summary(load_run(run_dir)[0])
+    assert text.splitlines()[0].startswith("none") and "Fast vs slow thinking" in text and "**" not in text
+
+
 def test_render_writes_the_report_and_plots(run_dir):
     path = render(run_dir)
     text = path.read_text()
@@ -47,6 +54,8 @@ def test_overlay_sets_runs_side_by_side(run_dir, tmp_path):
     path = overlay([run_dir, run_dir], tmp_path / "cmp")
     assert "none / detailed nuclear norm" in path.read_text()
     assert (tmp_path / "cmp" / "plots" / "overlay.png").is_file()
+    default = overlay([run_dir, run_dir])
+    assert default.parent == run_dir.parent / f"overlay-{run_dir.name}-vs-{run_dir.name}"
     with pytest.raises(FastslowError, match="at least two"):
         overlay([run_dir], tmp_path / "cmp")
 
@@ -103,6 +112,9 @@ def test_findings_state_verdicts_with_numbers():
         _summary((2, 1), (1, 1), auc_slow=0.9, auc_fast=0.55)
     )
     assert "does not reproduce" in finding_correct_vs_irrelevant(_summary((2, 1), (1, 1), auc_slow=0.6))
+    curves_only = _summary((2, 1), (1, 1), auc_slow=0.6)
+    curves_only["pairs"]["none:irrelevant_none"]["mean_abs_rd"]["attn"] = 0.05
+    assert "mean curves only" in finding_correct_vs_irrelevant(curves_only)
     assert "in part" in finding_correct_vs_irrelevant(_summary((2, 1), (1, 1), auc_slow=0.9, auc_fast=0.05))
     padded = finding_padded(_summary((2.0, 1.0), (1.0, 0.2), padded=(1.1, 0.3)))
     assert "t = 0.9" in padded and "most of the fast/slow gap" in padded

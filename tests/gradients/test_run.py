@@ -43,6 +43,9 @@ def test_rows_summary_and_config_are_written(full_run, tiny_model):
     config = json.loads((out / "config.json").read_text())
     assert config["command"] == "gradients" and config["model_id"] == tiny_model.name
     assert json.loads((out / "summary.json").read_text())["types"]["none"]["n"] == 6
+    timing = [json.loads(line) for line in (out / "timing.jsonl").read_text().splitlines()]
+    assert len(timing) == 18 and summary["run"]["seconds_per_example"] > 0
+    assert set(summary["run"]["seconds_by_type"]) == set(TYPES)
 
 
 def test_a_resumed_run_ends_identical_to_an_uninterrupted_one(
@@ -68,15 +71,24 @@ def test_a_resumed_run_ends_identical_to_an_uninterrupted_one(
 def test_too_long_examples_are_skipped_and_reported_never_nan(
     tmp_path, tiny_model, tiny_model_dir, tiny_data
 ):
-    config = _config(tiny_model_dir, tiny_data, max_length=100)
+    from fastslow.gradients.data import read_responses
+    from fastslow.gradients.encode import encode
+
+    def lengths(t):
+        return [
+            len(encode(tiny_model.tokenizer, e.prompt, e.response).ids) for e in read_responses(tiny_data[t])
+        ]
+
+    limit = max(lengths("none"))  # every bare answer fits, most chains of thought do not
+    assert min(lengths("detailed")) > limit
+    config = _config(tiny_model_dir, tiny_data, max_length=limit)
     summary = run_gradients(config, tmp_path, progress=False, model=tiny_model)
     skipped = [json.loads(line) for line in (tmp_path / SKIPPED_FILE).read_text().splitlines()]
-    assert skipped and all("too long" in s["reason"] and s["tokens"] > 100 for s in skipped)
-    assert summary["skipped"] == skipped
-    assert {s["type"] for s in skipped} <= {"detailed", "irrelevant"}
+    assert len(skipped) == 12 and all("too long" in s["reason"] and s["tokens"] > limit for s in skipped)
+    assert summary["skipped"] == skipped and {s["type"] for s in skipped} == {"detailed", "irrelevant"}
     rows = _rows(tmp_path)
-    assert all(r["tokens"] <= 100 and math.isfinite(r["loss"]) for r in rows)
-    assert summary["types"]["detailed"]["n"] + sum(s["type"] == "detailed" for s in skipped) == 6
+    assert all(r["tokens"] <= limit and math.isfinite(r["loss"]) for r in rows)
+    assert summary["types"]["none"]["n"] == 6 and summary["types"]["detailed"]["n"] == 0
     again = run_gradients(config, tmp_path, progress=False, model=tiny_model)  # skipped ones are not retried
     assert again["run"]["examples_new"] == 0
 
@@ -127,7 +139,8 @@ def test_loads_the_model_from_its_spec_and_computes_in_float32(tmp_path, tiny_to
     summary = run_gradients(config, tmp_path / "spec", progress=False)
     assert summary["types"]["none"]["n"] == 2
     hf = load_model(f"hf:{folder}")
-    hf.model.to(torch.bfloat16)  # a model held in bfloat16 is measured in float32
+    for param in hf.model.parameters():  # weights held in bfloat16 are measured in float32
+        param.data = param.data.to(torch.bfloat16)
     run_gradients(config, tmp_path / "cast", progress=False, model=hf)
     assert all(p.dtype == torch.float32 for p in hf.model.parameters())
     assert _rows(tmp_path / "cast") == _rows(tmp_path / "spec")
