@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fastslow eval --model embedded-reasoner --task last_letters --knob words=3 \
+	$(BIN)/fastslow eval --model embedded-reasoner --task coin_flip --knob flips=4 \
 		--methods direct,cot,sc --limit 20 --out $(RUN)
 
 test: $(STAMP)
