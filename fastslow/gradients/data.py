@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.jsonlines import read_objects
 from fastslow.runlog import write_json
 from fastslow.tasks.base import Example
 
@@ -61,20 +62,9 @@ class ResponseExample:
 
 def read_responses(path: str | Path, limit: int | None = None) -> list[ResponseExample]:
     """The examples of one ``--data`` file. Errors name the file and the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FastslowError(f"data file not found: {path}")
     examples: list[ResponseExample] = []
     seen: set[str] = set()
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FastslowError(f"line {lineno} of {path}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise FastslowError(f"line {lineno} of {path}: expected an object with prompt and response")
+    for lineno, row in read_objects(path, "data file", '{"prompt": ..., "response": ...}'):
         for key in ("prompt", "response"):
             if key not in row:
                 raise FastslowError(f'line {lineno} of {path}: missing "{key}"')

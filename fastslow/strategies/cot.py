@@ -13,12 +13,12 @@ Models"): ``exemplars=FILE`` gives worked examples (JSONL: ``question`` plus ``s
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastslow.errors import FastslowError
+from fastslow.jsonlines import read_objects
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
@@ -31,18 +31,9 @@ _MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 
 def load_exemplars(path: str | Path, shots: int | None = None) -> list[Message]:
     """Worked examples as alternating user/assistant messages. Errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FastslowError(f"exemplar file not found: {path}")
     messages: list[Message] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FastslowError(f"line {lineno} of {path}: invalid JSON: {exc.msg}") from exc
-        if not isinstance(row, dict) or "question" not in row:
+    for lineno, row in read_objects(path, "exemplar file", '{"question": ..., "solution": ...}'):
+        if "question" not in row:
             raise FastslowError(f'line {lineno} of {path}: missing "question"')
         if "solution" in row:
             solution = str(row["solution"])

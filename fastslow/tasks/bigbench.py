@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.jsonlines import read_text_file
 from fastslow.tasks.answers import parse_number
 from fastslow.tasks.base import Example, Task
-from fastslow.tasks.jsonl import answer_to_text, read_text_file
+from fastslow.tasks.jsonl import answer_to_text
 
 DEFAULT_INPUT_PREFIX = "\nQ: "
 DEFAULT_OUTPUT_PREFIX = "\nA: "

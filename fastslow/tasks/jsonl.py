@@ -8,11 +8,11 @@ acceptable answers), ``id``, ``context``, ``choices`` (a list of strings); any o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.jsonlines import read_objects
 from fastslow.tasks.base import Example
 
 KNOWN_KEYS = ("id", "question", "answer", "context", "choices")
@@ -23,21 +23,6 @@ def answer_to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
-
-
-def read_text_file(path: str | Path, what: str) -> str:
-    """The text of ``path``, or a FastslowError saying why it cannot be read."""
-    p = Path(path)
-    if not p.exists():
-        raise FastslowError(f"{what} {path} does not exist: check the path")
-    if p.is_dir():
-        raise FastslowError(f"{what} {path} is a directory, not a file")
-    try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise FastslowError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from None
-    except OSError as e:
-        raise FastslowError(f"cannot read {path}: {e.strerror or e}") from None
 
 
 def example_from_record(record: dict[str, Any], default_id: str, where: str) -> Example:
@@ -79,23 +64,11 @@ def load_jsonl(path: str | Path) -> list[Example]:
     ``question`` or a repeated ``id``.
     """
     name = str(path)
-    text = read_text_file(path, "JSONL file")
     stem = Path(path).stem
     examples: list[Example] = []
     first_line_of: dict[str, int] = {}
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for line_no, record in read_objects(path, "JSONL file", '{"question": ..., "answer": ...}'):
         where = f"line {line_no} of {name}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise FastslowError(f"{where}: invalid JSON: {e.msg} at column {e.colno}") from None
-        if not isinstance(record, dict):
-            raise FastslowError(
-                f'{where}: expected a JSON object like {{"question": ..., "answer": ...}}, '
-                f"got {type(record).__name__}"
-            )
         example = example_from_record(record, f"{stem}-{len(examples)}", where)
         if example.id in first_line_of:
             raise FastslowError(

@@ -111,7 +111,7 @@ def test_read_responses_checks_lines(tmp_path):
     dup = write_jsonl(tmp_path / "dup.jsonl", [{"id": "x", "prompt": "Q", "response": "R"}] * 2)
     with pytest.raises(FastslowError, match="duplicate id"):
         read_responses(dup)
-    with pytest.raises(FastslowError, match="not found"):
+    with pytest.raises(FastslowError, match="does not exist"):
         read_responses(tmp_path / "missing.jsonl")
 
 

@@ -164,7 +164,7 @@ def test_bad_configs_fail_before_any_model_is_loaded(tmp_path, tiny_data):
         (GradientsConfig(data={}), "at least one response type"),
         (GradientsConfig(data={"a/b": tiny_data["none"]}), "bad response type name"),
         (GradientsConfig(data={"none": tiny_data["none"]}, modules="ffn"), "unknown module set"),
-        (GradientsConfig(data={"none": str(tmp_path / "missing.jsonl")}), "not found"),
+        (GradientsConfig(data={"none": str(tmp_path / "missing.jsonl")}), "does not exist"),
     ]
     for config, message in cases:
         with pytest.raises(FastslowError, match=message):

@@ -75,5 +75,5 @@ def test_bad_exemplar_file_names_file_and_line(tmp_path):
     f.write_text('{"question": "1+1?", "answer": "2", "reasoning": "x"}\n{"question": "no solution"}\n')
     with pytest.raises(FastslowError, match=r"line 2 of .*shots.jsonl"):
         load_exemplars(f)
-    with pytest.raises(FastslowError, match="not found"):
+    with pytest.raises(FastslowError, match="does not exist"):
         load_exemplars(tmp_path / "missing.jsonl")
