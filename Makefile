@@ -28,7 +28,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check fastslow tests benchmarks
 	$(BIN)/ruff format --check fastslow tests benchmarks
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check fastslow tests benchmarks
