@@ -140,15 +140,14 @@ def prime(
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from fastslow.models.convert import ensure_converted
-    from fastslow.models.embedded import embedded_gguf_path
+    from fastslow.models.embedded import embedded_model_dir
 
     out = Path(out)
     _check_config(out, config)
     rows = build_examples(config)
     (out / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
-    base_dir = ensure_converted(embedded_gguf_path())
+    base_dir = embedded_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])

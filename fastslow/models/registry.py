@@ -45,10 +45,9 @@ def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size
 
     spec = spec.strip()
     if spec == "embedded":
-        from fastslow.models.convert import ensure_converted
-        from fastslow.models.embedded import embedded_gguf_path
+        from fastslow.models.embedded import embedded_model_dir
 
-        return HFModel(ensure_converted(embedded_gguf_path()), name="embedded", batch_size=batch_size)
+        return HFModel(embedded_model_dir(), name="embedded", batch_size=batch_size)
     if spec == "embedded-reasoner":
         from fastslow.models.reasoner import load_reasoner
 
