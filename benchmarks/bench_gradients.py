@@ -5,7 +5,7 @@ distractor_arithmetic, chat-templated), alternating example by example so that l
 hits them alike. Times are split into forward+backward and the spectra of all 210
 projection gradients (30 layers x q, k, v, o, gate, up, down).
 
-- fast: hooks keep X and D, no weight gradient is computed, S from QR factors and a T x T SVD (float64)
+- fast: hooks keep X and D, no weight gradient is computed, S from a QR of X and a T x T eigensolve (float64)
 - full: autograd weight gradients, a full SVD of each in float64 (``--exact-svd``, our reference)
 - paper: the same gradients with a float32 SVD, as Li, Li & Zhou's code computes it (timed only)
 
@@ -113,7 +113,7 @@ def main() -> None:
     )
     print("seconds per example          forward+backward   spectra    total")
     print(
-        f"fast  (X, D hooks; QR + TxT SVD, f64)   {m['fast backward']:7.3f}  {m['fast spectra']:8.3f} {fast_s:8.3f}"
+        f"fast  (X, D hooks; QR + TxT eig, f64)   {m['fast backward']:7.3f}  {m['fast spectra']:8.3f} {fast_s:8.3f}"
     )
     print(
         f"full  (autograd G; full SVD, f64)       {m['full backward']:7.3f}  {m['full SVD f64']:8.3f} {full_s:8.3f}"

@@ -2,15 +2,22 @@
 
 For a linear layer ``y = x Wᵀ`` run on the T positions of one example, the weight gradient is
 ``G = Dᵀ X`` (D: T × out, the loss's gradient with respect to the layer's outputs; X: T × in, the
-layer's inputs), so its rank is at most T. With thin QR factorizations ``Dᵀ = Q₁R₁`` and
-``Xᵀ = Q₂R₂``, ``G = Q₁ (R₁R₂ᵀ) Q₂ᵀ``, and because Q₁ and Q₂ have orthonormal columns, G's
-singular values are exactly those of the small core ``R₁R₂ᵀ`` (at most T × T). An out × in SVD
-becomes two skinny QRs and a T × T SVD: the statistics Li, Li & Zhou (2024, §3) read off the
-full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm) come out the same.
+layer's inputs), so its rank is at most T. With the thin QR factorization ``Xᵀ = Q R``,
+``G = (Dᵀ Rᵀ) Qᵀ``, and because Q has orthonormal columns G has the singular values of the
+out × T matrix ``Dᵀ Rᵀ``, whose squares are the eigenvalues of the T × T matrix
+``R (D Dᵀ) Rᵀ``. An out × in SVD becomes one skinny QR (shared by the layers that read the same
+input: q, k, v; gate, up), one T × T Gram product and a symmetric T × T eigensolve: the statistics
+Li, Li & Zhou (2024, §3) read off the full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm)
+come out the same.
 
-Numerics: the factorizations and the SVD run in float64 on the CPU, whatever the model's device or
-dtype. When T is not smaller than min(in, out) the core is as large as G itself; there we form G
-(in float64) and take its singular values directly (``path == "dense"``).
+Numerics: everything runs in float64 on the CPU, whatever the model's device or dtype. Going
+through a Gram matrix squares the singular values, so a singular value σ carries an absolute
+error of about ε·T·S_max²/σ: with ε = 1.1e-16 that is ~1e-9 relative at σ = S_max and ~5e-5 at the
+tolerance below (σ = 1e-5·S_max), well inside the float32 noise of the gradient itself. (The first
+version of this path took a second QR, of D, and a T × T SVD: ~1.5x slower for the same answer;
+``benchmarks/bench_gradients.py`` compares against the full SVD.) When T is not smaller than
+min(in, out) the core is as large as G itself; there we form G (in float64) and take its singular
+values directly (``path == "dense"``).
 
 S_min is the smallest *non-zero* singular value. A gradient of rank r < min(in, out) has
 min(in, out) − r singular values that are zero in exact arithmetic but come out of a float32
@@ -39,7 +46,9 @@ class Spectrum:
     s_min: float  # the smallest non-zero singular value (0.0 for a zero gradient)
     fro: float  # Frobenius norm
     rank: int  # how many singular values are non-zero
-    path: str = "lowrank"  # "lowrank" (QR + small SVD), "dense" (G from D, X) or "full_svd" (autograd G)
+    path: str = (
+        "lowrank"  # "lowrank" (QR + T × T eigensolve), "dense" (G from D, X) or "full_svd" (autograd G)
+    )
 
     @property
     def ratio(self) -> float:
@@ -95,10 +104,11 @@ def gradient_spectrum(
     positions, out_features = D.shape
     in_features = X.shape[1]
     if use_lowrank(positions, out_features, in_features):
-        r_d = triangular_factor(D)
         r_x = x_factor if x_factor is not None else triangular_factor(X)
-        core = r_d @ r_x.T  # T × T (at most)
-        return spectrum_of(torch.linalg.svdvals(core), "lowrank", rtol)
+        d64 = D.detach().to(device="cpu", dtype=torch.float64)
+        core_gram = r_x @ (d64 @ d64.T) @ r_x.T  # k × k, k = min(in, T); eigenvalues = σ²
+        squares = torch.linalg.eigvalsh(core_gram)
+        return spectrum_of(squares.clamp_min(0.0).sqrt(), "lowrank", rtol)
     d64 = D.detach().to(device="cpu", dtype=torch.float64)
     x64 = X.detach().to(device="cpu", dtype=torch.float64)
     return spectrum_of(torch.linalg.svdvals(d64.T @ x64), "dense", rtol)

@@ -8,7 +8,7 @@ gradient (nuclear norm S_sum, S_max, S_min, σ1 ratio, Frobenius norm) -> append
 
 The fast path never asks autograd for a weight gradient: the input embeddings require grad instead
 of the weights, hooks keep each projection's inputs X and output gradients D, and the spectrum of
-``G = Dᵀ X`` comes from a T × T SVD (``lowrank.py``). ``exact_svd`` is the paper's way, kept as the
+``G = Dᵀ X`` comes from a QR of X and a T × T eigensolve (``lowrank.py``). ``exact_svd`` is the paper's way, kept as the
 reference: autograd weight gradients and a full SVD of each.
 
 Run it again with the same arguments and it resumes: finished examples are read back (an example
@@ -191,7 +191,7 @@ def backward_lowrank(
 
 
 def spectra_lowrank(projections: list[Projection], io: dict[str, LayerIO]) -> dict[str, Spectrum]:
-    """Each projection's spectrum from its X and D: QR factors and a small SVD (``lowrank.py``)."""
+    """Each projection's spectrum from its X and D: a shared QR of X and a T × T eigensolve (``lowrank.py``)."""
     x_factors: dict[tuple, Any] = {}  # q, k, v (and gate, up) read the same X: factor it once
     spectra = {}
     for p in projections:
