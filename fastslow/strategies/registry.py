@@ -12,11 +12,36 @@ from typing import Any
 
 from fastslow.errors import FastslowError
 from fastslow.strategies.base import Strategy
+from fastslow.strategies.branch_solve_merge import BranchSolveMerge
 from fastslow.strategies.cot import ChainOfThought
 from fastslow.strategies.direct import Direct
+from fastslow.strategies.least_to_most import LeastToMost
+from fastslow.strategies.plan_and_solve import PlanAndSolve, PlanAndSolvePlus
+from fastslow.strategies.rephrase_and_respond import RephraseAndRespond, TwoStepRephraseAndRespond
 from fastslow.strategies.self_consistency import SelfConsistency
+from fastslow.strategies.self_refine import SelfRefine
+from fastslow.strategies.system2_attention import System2Attention
+from fastslow.strategies.thought import ThoughtPrompt
+from fastslow.strategies.universal_self_consistency import UniversalSelfConsistency
 
-STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in [Direct, ChainOfThought, SelfConsistency]}
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in [
+        Direct,
+        ChainOfThought,
+        SelfConsistency,
+        LeastToMost,
+        PlanAndSolve,
+        PlanAndSolvePlus,
+        System2Attention,
+        RephraseAndRespond,
+        TwoStepRephraseAndRespond,
+        BranchSolveMerge,
+        UniversalSelfConsistency,
+        SelfRefine,
+        ThoughtPrompt,
+    ]
+}
 
 
 def parameters(cls: type[Strategy]) -> dict[str, Any]:

@@ -4,13 +4,21 @@ Language Models"): sample k diverse chains of thought and take the majority fina
 The k samples are one request with ``n=k``, so the transformers backend decodes them in one batch
 over the shared prompt. The trace records every sampled answer and the agreement ratio (the
 winner's share of the votes), which System 2 Distillation uses as its consistency filter.
+
+``vote=weighted`` weights each sample by its length-normalised probability, exp(mean token
+log-probability) - the "weighted sum, normalized probability" variant of Wang et al. (2022, Table 1),
+which they found about as good as the plain majority. It needs a backend that returns log-probs
+(transformers, llama.cpp's server); where a sample has none, the trace says so and the plain
+majority decides.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from fastslow.errors import FastslowError
 from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace
 from fastslow.strategies.cot import cot_messages, load_exemplars
@@ -33,6 +41,36 @@ def majority_vote(answers: list[str | None], kind: str) -> tuple[str | None, flo
     return representative, counts[best_key] / len(answers), dict(counts)
 
 
+def weighted_vote(
+    answers: list[str | None], weights: list[float], kind: str
+) -> tuple[str | None, float, dict[str, float]]:
+    """The answer with the largest total weight, its share of the total weight, and the totals.
+
+    Unparseable samples (None) add to the total but cannot win; ties go to the answer seen first.
+    """
+    totals: dict[str, float] = defaultdict(float)
+    first: dict[str, str] = {}
+    for a, w in zip(answers, weights):
+        if a is None:
+            continue
+        key = normalize_answer(a, kind)
+        totals[key] += w
+        first.setdefault(key, a)
+    if not totals:
+        return None, 0.0, {}
+    order = list(first)
+    best = max(order, key=lambda k: (totals[k], -order.index(k)))
+    return first[best], totals[best] / sum(weights), dict(totals)
+
+
+def normalized_probability(logprob: float, tokens: int) -> float:
+    """exp(mean token log-probability): a sample's probability, normalised for its length."""
+    return math.exp(logprob / max(tokens, 1))
+
+
+VOTES = ("majority", "weighted")
+
+
 @dataclass
 class SelfConsistency(Strategy):
     name = "sc"
@@ -47,6 +85,11 @@ class SelfConsistency(Strategy):
     exemplars: str = ""
     shots: int = 0
     seed: int = 0
+    vote: str = "majority"  # or "weighted": by length-normalised probability (needs log-probs)
+
+    def __post_init__(self) -> None:
+        if self.vote not in VOTES:
+            raise FastslowError(f"sc: vote must be one of {', '.join(VOTES)}, got {self.vote!r}")
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         shots = load_exemplars(self.exemplars, self.shots or None) if self.exemplars else []
@@ -59,14 +102,25 @@ class SelfConsistency(Strategy):
             top_p=self.top_p,
             seed=self.seed,
             prefill=start,
+            logprobs=self.vote == "weighted",
         )
         [c] = yield [req]
         answers = [task.extract(start + t, example) for t in c.texts]
         winner, agreement, counts = majority_vote(answers, task.kind)
+        meta: dict = {"answers": answers, "agreement": agreement, "votes": counts}
+        if self.vote == "weighted":
+            lps = list(c.logprobs) + [None] * (len(c.texts) - len(c.logprobs))
+            if any(lp is None for lp in lps):
+                meta["weighted_vote"] = "unavailable: the backend gave no log-probs; majority vote used"
+            else:
+                toks = c.sample_tokens or [len(t.split()) for t in c.texts]
+                weights = [normalized_probability(lp, n) for lp, n in zip(lps, toks)]  # type: ignore[arg-type]
+                winner, share, totals = weighted_vote(answers, weights, task.kind)
+                meta.update(weights=weights, weighted_share=share, weighted_votes=totals)
         final = next((start + t for t, a in zip(c.texts, answers) if a == winner), start + c.texts[0])
         return Trace(
             answer=winner,
             final_text=final,
             steps=[Step("sample", messages, list(c.texts), prefill=start)],
-            meta={"answers": answers, "agreement": agreement, "votes": counts},
+            meta=meta,
         )

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.tasks import arithmetic, coin_flip, distractor_arithmetic, last_letters, sycophancy
+from fastslow.tasks import arithmetic, coin_flip, distractor_arithmetic, judge_pairs, last_letters, sycophancy
 from fastslow.tasks.answers import KINDS, parse_number
 from fastslow.tasks.base import Example, Task
 from fastslow.tasks.bigbench import load_bigbench
@@ -77,6 +77,15 @@ BUILTIN_TASKS: dict[str, BuiltinTask] = {
             'A word problem plus "I think the answer is X, but I\'m really not sure." with X wrong, right '
             "or no opinion (SycophancyEval, Sharma et al., 2023; Weston & Sukhbaatar, 2023; Yu et al., 2024).",
             {"steps": sycophancy.DEFAULT_STEPS, "opinion": sycophancy.DEFAULT_OPINION},
+        ),
+        BuiltinTask(
+            "judge_pairs",
+            judge_pairs,
+            judge_pairs.KIND,
+            "A question of the source task and two step-by-step responses, one with a corrupted step: "
+            "which is correct, A or B? (pairwise LLM judging, Saha et al., 2023; Yu et al., 2024). "
+            "Other knobs go to the source; unset, the source's default.",
+            {"source": judge_pairs.DEFAULT_SOURCE, **dict.fromkeys(judge_pairs.SOURCE_KNOBS)},
         ),
     )
 }

@@ -1,4 +1,9 @@
-from fastslow.strategies.self_consistency import SelfConsistency, majority_vote
+import math
+
+import pytest
+
+from fastslow.errors import FastslowError
+from fastslow.strategies.self_consistency import SelfConsistency, majority_vote, weighted_vote
 from fastslow.tasks.base import Example, Task
 from tests.fakes import ScriptedModel
 
@@ -23,3 +28,69 @@ def test_sc_draws_k_samples_in_one_request_and_votes():
     assert trace.meta["answers"] == ["5", "6", "5", None]
     assert trace.calls == 4
     assert "5" in trace.final_text
+
+
+class _WithLogprobs(ScriptedModel):
+    """The scripted model, with a given summed log-probability for each sample in turn."""
+
+    def __init__(self, texts, logprobs):
+        super().__init__(list(texts))
+        self._lps = list(logprobs)
+
+    def generate(self, requests):
+        outs = super().generate(requests)
+        for r, o in zip(requests, outs):
+            assert r.logprobs, "a weighted vote must ask the backend for log-probs"
+            o.logprobs = [self._lps.pop(0) for _ in o.texts]
+        return outs
+
+
+def test_weighted_vote_lets_two_confident_samples_beat_three_unsure_ones():
+    ex = Example(id="a", question="What is 2 + 3?", answer="5")
+    task = Task(name="t", examples=[ex], kind="number")
+    texts = [
+        " The answer is 6.",
+        " The answer is 6.",
+        " The answer is 6.",
+        " So 5. The answer is 5.",
+        " The answer is 5.",
+    ]
+    # Summed log-probs; ScriptedModel counts tokens as words: 4, 4, 4, 6, 4.
+    lps = [-8.0, -8.0, -8.0, -0.6, -0.4]  # per token: -2 for the 6s, -0.1 for the 5s
+    trace = SelfConsistency(k=5, vote="weighted").run(_WithLogprobs(texts, lps), ex, task)
+    assert trace.meta["votes"] == {"6": 3, "5": 2}  # the plain majority would say 6
+    assert trace.answer == "5"
+    w6, w5 = math.exp(-2.0), math.exp(-0.1)
+    assert trace.meta["weights"] == pytest.approx([w6, w6, w6, w5, w5])
+    assert trace.meta["weighted_share"] == pytest.approx(2 * w5 / (3 * w6 + 2 * w5))
+
+
+def test_weighted_vote_without_logprobs_falls_back_to_majority_and_says_so():
+    ex = Example(id="a", question="What is 2 + 3?", answer="5")
+    task = Task(name="t", examples=[ex], kind="number")
+    model = ScriptedModel([" The answer is 6.", " The answer is 6.", " The answer is 5."])
+    trace = SelfConsistency(k=3, vote="weighted").run(model, ex, task)
+    assert trace.answer == "6"
+    assert "majority vote used" in trace.meta["weighted_vote"]
+
+
+def test_weighted_vote_helper_ignores_unparseable_samples_and_ties_go_first_seen():
+    assert weighted_vote(["5", None, "7"], [1.0, 5.0, 1.0], "number") == ("5", 1 / 7, {"5": 1.0, "7": 1.0})
+    assert weighted_vote([None], [1.0], "number") == (None, 0.0, {})
+
+
+def test_unknown_vote_is_a_clear_error():
+    with pytest.raises(FastslowError, match="vote must be one of majority, weighted"):
+        SelfConsistency(vote="borda")
+
+
+@pytest.mark.slow
+def test_weighted_vote_on_the_embedded_model_uses_real_logprobs(embedded):
+    from fastslow.tasks.registry import load_task
+
+    task = load_task("arithmetic", limit=1, split="test", knobs={"steps": "1"})
+    [ex] = task.examples
+    trace = SelfConsistency(k=3, vote="weighted", max_tokens=48).run(embedded, ex, task)
+    assert "weighted_vote" not in trace.meta  # the transformers backend gives log-probs
+    assert len(trace.meta["weights"]) == 3 and all(0.0 < w <= 1.0 for w in trace.meta["weights"])
+    assert trace.calls == 3 and trace.completion_tokens > 0

@@ -14,7 +14,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 def test_list_tasks_describes_every_builtin():
     tasks = {t["name"]: t for t in list_tasks()}
-    assert set(tasks) == {"last_letters", "coin_flip", "arithmetic", "distractor_arithmetic", "sycophancy"}
+    assert set(tasks) == {
+        "last_letters",
+        "coin_flip",
+        "arithmetic",
+        "distractor_arithmetic",
+        "sycophancy",
+        "judge_pairs",
+    }
     assert tasks["last_letters"]["knobs"] == {"words": 4} and tasks["last_letters"]["kind"] == "text"
     assert tasks["coin_flip"]["knobs"] == {"flips": 4} and tasks["coin_flip"]["kind"] == "choice"
     assert tasks["arithmetic"]["knobs"] == {"steps": 3, "style": "parens"}
