@@ -21,7 +21,7 @@ from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
 from fastslow.tasks.base import Example, Task
 
 TRIGGER = "Let's think step by step."
@@ -50,21 +50,14 @@ def load_exemplars(path: str | Path, shots: int | None = None) -> list[Message]:
 
 
 def cot_messages(
-    example: Example, task: Task, prefill: bool, exemplars: list[Message]
+    example: Example, task: Task, prefill: bool, exemplars: list[Message], trigger: str = TRIGGER
 ) -> tuple[list[Message], str]:
-    """The chain-of-thought prompt and its assistant prefill (the trigger, where allowed)."""
-    ask = " ".join(
-        s
-        for s in [
-            answer_form(task, example),
-            f'End your response with "{ANSWER_MARKER}" and the final answer.',
-        ]
-        if s
-    )
-    content = f"{question_text(example)}\n\n{ask}"
+    """The chain-of-thought prompt and its assistant prefill: the trigger where the backend allows
+    it, else the trigger at the end of the question. Plan-and-solve passes its own trigger."""
+    content = f"{question_text(example)}\n\n{answer_instruction(task, example)}"
     if not prefill:
-        content += f"\n\n{TRIGGER}"
-    return [*exemplars, user(content)], (TRIGGER if prefill else "")
+        content += f"\n\n{trigger}"
+    return [*exemplars, user(content)], (trigger if prefill else "")
 
 
 @dataclass

@@ -25,9 +25,10 @@ import string
 from dataclasses import dataclass
 from typing import ClassVar
 
-from fastslow.models.base import Message, Request
+from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.strategies.cot import cot_messages
+from fastslow.strategies.prompts import ANSWER_MARKER
 from fastslow.tasks.base import Example, Task
 
 # Wang et al. 2023, §2.1 (PS) and the PS+ trigger of §2.1 / the authors' prompt 301.
@@ -58,23 +59,6 @@ def answer_trigger(task: Task, example: Example) -> str:
     return "Therefore, the answer is"
 
 
-def trigger_messages(example: Example, task: Task, prefill: bool, trigger: str) -> tuple[list[Message], str]:
-    """The question with our answer instruction, and the trigger as the assistant's prefill (appended
-    to the question where the backend cannot prefill), as ``cot_messages`` does for Kojima's trigger."""
-    ask = " ".join(
-        s
-        for s in [
-            answer_form(task, example),
-            f'End your response with "{ANSWER_MARKER}" and the final answer.',
-        ]
-        if s
-    )
-    content = f"{question_text(example)}\n\n{ask}"
-    if not prefill:
-        content += f"\n\n{trigger}"
-    return [user(content)], (trigger if prefill else "")
-
-
 @dataclass
 class PlanAndSolve(Strategy):
     name = "ps"
@@ -87,7 +71,7 @@ class PlanAndSolve(Strategy):
     answer_call: bool = True
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
-        messages, start = trigger_messages(example, task, prefill, self.trigger)
+        messages, start = cot_messages(example, task, prefill, [], trigger=self.trigger)
         [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
         reasoning = c.texts[0]
         steps = [Step("plan_and_solve", messages, [reasoning], prefill=start)]

@@ -23,6 +23,12 @@ def question_text(example: Example) -> str:
     return "\n\n".join(parts)
 
 
+def answer_instruction(task: Task, example: Example) -> str:
+    """The end of an answering prompt: the answer's form and the marker every extractor reads."""
+    parts = [answer_form(task, example), f'End your response with "{ANSWER_MARKER}" and the final answer.']
+    return " ".join(p for p in parts if p)
+
+
 def answer_form(task: Task, example: Example) -> str:
     """One sentence telling the model what an answer looks like for this example."""
     if task.kind == "choice" and example.choices:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
 from fastslow.tasks.base import Example, Task
 
 ONE_STEP = "Rephrase and expand the question, and respond."
@@ -38,12 +38,6 @@ REPHRASE = (
 RESPOND = "Use your answer for the rephrased question to answer the original question."
 _MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 _QUOTES = "\"'\u201c\u201d"
-
-
-def answer_instruction(task: Task, example: Example) -> str:
-    """Our ending for an answering prompt: the answer form and the answer marker."""
-    parts = [answer_form(task, example), f'End your response with "{ANSWER_MARKER}" and the final answer.']
-    return " ".join(p for p in parts if p)
 
 
 def split_options(example: Example) -> tuple[str, str]:

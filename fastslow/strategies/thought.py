@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from fastslow.errors import FastslowError
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.strategies.prompts import answer_instruction, question_text
 from fastslow.tasks.base import Example, Task
 
 THOUGHT_MARKER = "Here is my thought process:"
@@ -84,15 +84,7 @@ def split_thought(text: str, variant: str) -> tuple[str, str | None]:
 
 def user_query(example: Example, task: Task) -> str:
     """The question with our answer instruction: what the thought prompt calls the user query."""
-    ask = " ".join(
-        s
-        for s in [
-            answer_form(task, example),
-            f'End your response with "{ANSWER_MARKER}" and the final answer.',
-        ]
-        if s
-    )
-    return f"{question_text(example)}\n\n{ask}"
+    return f"{question_text(example)}\n\n{answer_instruction(task, example)}"
 
 
 def thought_messages(example: Example, task: Task, variant: str) -> list[Message]:
