@@ -3,7 +3,8 @@
 Requests are expanded into one row per sample; rows that share sampling settings are decoded
 together in batches with left padding, and the ``n`` samples of one prompt sit side by side in a
 batch. On a CPU this is the main lever: ``benchmarks/bench_sampling.py`` measures it against one
-``generate`` call per sample.
+``generate`` call per sample. The decode loop (``decode.py``) drops each row from the batch as soon
+as it stops, so a batch no longer runs at full width until its longest row ends.
 """
 
 from __future__ import annotations
@@ -107,51 +108,38 @@ class HFModel:
         return completions
 
     def _generate_rows(self, rows: list[_Row], settings: Request) -> list[tuple[str, int, str, float | None]]:
-        import torch
+        from fastslow.models.decode import decode
 
         enc = self.tokenizer(
             [row.prompt for row in rows], return_tensors="pt", padding=True, add_special_tokens=False
         )
-        kwargs: dict[str, Any] = dict(
-            max_new_tokens=settings.max_tokens,
-            pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.eos_ids,
-            return_dict_in_generate=True,
-            output_logits=settings.logprobs,
-        )
-        if settings.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p, top_k=0)
-        if settings.stop:
-            kwargs.update(stop_strings=list(settings.stop), tokenizer=self.tokenizer)
+        stops = list(settings.stop)
+
+        def hit_stop(tokens: list[int]) -> bool:
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            return any(s in text for s in stops)
+
         # One seed per batch, derived from its rows: the same requests give the same samples.
         seed = hash((settings.seed, rows[0].request_index, rows[0].sample_index, len(rows))) % (2**31)
-        torch.manual_seed(seed)
-        with torch.inference_mode():
-            out = self.model.generate(**enc, **kwargs)
-        new_tokens = out.sequences[:, enc["input_ids"].shape[1] :]
-        logprob_rows = None
-        if settings.logprobs:
-            logits = torch.stack(out.logits, dim=1).float()  # rows x steps x vocab (raw, unwarped)
-            logprob_rows = torch.log_softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
-
+        decoded = decode(
+            self.model,
+            enc["input_ids"],
+            enc["attention_mask"],
+            max_new_tokens=settings.max_tokens,
+            eos_ids=self.eos_ids,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            seed=seed,
+            logprobs=settings.logprobs,
+            stop=hit_stop if stops else None,
+        )
         results = []
         eos = set(self.eos_ids)
-        for r, seq in enumerate(new_tokens.tolist()):
-            length = len(seq)
-            finish = "length"
-            for j, tok in enumerate(seq):
-                if tok in eos:
-                    length, finish = j + 1, "stop"
-                    break
-            content = [t for t in seq[:length] if t not in eos]
+        for d in decoded:
+            content = [t for t in d.tokens if t not in eos]
             text = self.tokenizer.decode(content, skip_special_tokens=True)
-            text, stopped = truncate_at_stop(text, settings.stop)
-            if stopped:
-                finish = "stop"
-            lp = float(logprob_rows[r, :length].sum()) if logprob_rows is not None else None
-            results.append((text, length, finish, lp))
+            text, _ = truncate_at_stop(text, settings.stop)
+            results.append((text, len(d.tokens), "stop" if d.stopped else "length", d.logprob))
         return results
 
 
