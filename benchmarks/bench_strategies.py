@@ -57,6 +57,7 @@ def plot_panels(summaries: dict[str, dict], path: Path, model: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, len(summaries), figsize=(4.2 * len(summaries), 4.4), dpi=110, sharey=True)
     for ax, (task, s) in zip(axes, summaries.items()):
@@ -69,6 +70,7 @@ def plot_panels(summaries: dict[str, dict], path: Path, model: str) -> None:
         front = pareto_front(list(zip(xs, ys)))
         ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor ones overlap
         ax.set_title(f"{task} (n={s['methods'][names[0]]['n']})", fontsize=9)
         ax.set_xlabel("generated tokens per example (log)")
         ax.grid(alpha=0.3)
