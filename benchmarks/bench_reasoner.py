@@ -24,8 +24,8 @@ SETTINGS = [
     ("arithmetic", {"steps": "3"}),
 ]
 METHODS = ["direct", "cot", "sc"]
-# The primed traces need at most ~90 tokens; 128 leaves room and bounds the cost of samples that
-# ramble (a batch runs until its longest row stops). The same bound applies to both models.
+# The primed traces need at most ~110 tokens; 128 leaves room and bounds the cost of samples that
+# ramble. The same bound applies to both models.
 PARAMS = ["cot.max_tokens=128", "sc.max_tokens=128"]
 
 
@@ -35,16 +35,24 @@ def main() -> None:
     ap.add_argument("--models", default="embedded-reasoner,embedded")
     ap.add_argument("--out", default="runs/reasoner")
     ap.add_argument("--cache", default=None)
+    ap.add_argument("--batch-size", type=int, default=32, help="rows decoded at once (raise it on a GPU)")
+    ap.add_argument("--chunk", type=int, default=16, help="examples per batched step")
     args = ap.parse_args()
 
     results = {}
     for spec in args.models.split(","):
-        model = open_model(spec, args.cache)
+        model = open_model(spec, args.cache, batch_size=args.batch_size)
         for task, knobs in SETTINGS:
             knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
             out = Path(args.out) / f"{spec}-{task}-{knob_tag}"
             config = EvalConfig(
-                methods=METHODS, model=spec, task=task, knobs=knobs, limit=args.limit, params=PARAMS
+                methods=METHODS,
+                model=spec,
+                task=task,
+                knobs=knobs,
+                limit=args.limit,
+                params=PARAMS,
+                chunk=args.chunk,
             )
             print(f"== {spec} on {task} ({knob_tag}) -> {out}", flush=True)
             results[(spec, task)] = evaluate(config, out, model=model)

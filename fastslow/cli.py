@@ -275,9 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prime", help="train the embedded-reasoner LoRA adapter (resumable)")
     p.add_argument("--out", default="runs/prime", help="run directory (default: runs/prime)")
-    p.add_argument("--steps", type=_positive, default=160, help="optimizer steps (default: 160)")
+    p.add_argument("--steps", type=_positive, default=200, help="optimizer steps (default: 200)")
     p.add_argument("--batch-size", type=_positive, default=8)
-    p.add_argument("--lr", type=float, default=4e-4, help="learning rate (default: 4e-4)")
+    p.add_argument("--lr", type=float, default=8e-4, help="learning rate (default: 8e-4)")
     p.add_argument(
         "--examples", type=_positive, default=1600, help="training traces to generate (default: 1600)"
     )

@@ -32,15 +32,24 @@ MIX: dict[str, dict[str, list[Any]]] = {
     "arithmetic": {"steps": [1, 2, 3, 4], "style": ["parens", "left_to_right"]},
     "distractor_arithmetic": {"steps": [1, 2, 3], "distractors": [0, 1, 2]},
 }
+# Each family's share of the examples. Last letters get the most: the model has to memorise the
+# last character of every word token it meets (the first adapter, primed on equal shares, learned
+# coin flips but not last letters), while coin flips were learned from a few hundred traces.
+SHARES: dict[str, float] = {
+    "last_letters": 0.7,
+    "coin_flip": 0.1,
+    "arithmetic": 0.1,
+    "distractor_arithmetic": 0.1,
+}
 
 
 @dataclass
 class PrimeConfig:
     """Everything that defines a priming run (written to ``config.json`` in the run directory)."""
 
-    steps: int = 160
+    steps: int = 200
     batch_size: int = 8
-    learning_rate: float = 4e-4
+    learning_rate: float = 8e-4
     warmup_steps: int = 10
     lora_r: int = 16
     lora_alpha: int = 32
@@ -50,6 +59,7 @@ class PrimeConfig:
     seed: int = 0
     save_steps: int = 20
     mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
+    shares: dict[str, float] = field(default_factory=lambda: SHARES)
 
 
 def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
@@ -59,8 +69,11 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
 
     rows = []
     families = list(config.mix)
-    per_family = config.examples // len(families)
+    if set(config.shares) != set(families):
+        raise FastslowError(f"prime shares name {sorted(config.shares)}, the mix {sorted(families)}")
+    total = sum(config.shares.values())
     for family in families:
+        per_family = round(config.examples * config.shares[family] / total)
         knob_names = list(config.mix[family])
         combos = list(itertools.product(*(config.mix[family][k] for k in knob_names)))
         per_combo = max(1, per_family // len(combos))
@@ -165,7 +178,7 @@ def prime(
         seed=config.seed,
         data_seed=config.seed,
         bf16=False,
-        use_cpu=True,
+        use_cpu=not torch.cuda.is_available(),  # the recipe is timed on a CPU; a GPU is used if present
         gradient_checkpointing=False,  # slower on a small model; memory is not short
         report_to="none",
         disable_tqdm=not progress,

@@ -1,8 +1,10 @@
 import json
+import math
 
 import pytest
 
-from fastslow.prime import MIX, PrimeConfig, build_examples, prime
+from fastslow.errors import FastslowError
+from fastslow.prime import MIX, SHARES, PrimeConfig, build_examples, prime
 from fastslow.strategies.cot import TRIGGER, cot_messages
 from fastslow.tasks.registry import load_task
 from fastslow.tasks.splits import split_of
@@ -29,6 +31,20 @@ def test_rows_cover_every_family_and_use_the_cot_prompt_exactly(rows):
         task, ex = _example_of(r)
         expected, prefill = cot_messages(ex, task, True, [])
         assert r["prompt"] == expected and prefill == TRIGGER
+
+
+def test_families_get_their_shares_of_the_examples(rows):
+    counts = {f: sum(r["family"] == f for r in rows) for f in MIX}
+    for family, share in SHARES.items():
+        combos = math.prod(len(values) for values in MIX[family].values())
+        # An equal number per knob combination: the share, less at most one per combination.
+        assert round(share * SMALL.examples) - combos < counts[family] <= round(share * SMALL.examples)
+    assert max(counts, key=counts.get) == "last_letters"
+
+
+def test_shares_must_name_the_mixed_families():
+    with pytest.raises(FastslowError, match="shares"):
+        build_examples(PrimeConfig(examples=16, shares={"coin_flip": 1.0}))
 
 
 def test_completions_are_correct_traces_that_the_extractor_reads_back(rows):

@@ -30,12 +30,19 @@ class HFModel:
 
     ``batch_size`` bounds the rows decoded at once. Sampling is seeded per batch from the requests'
     seeds, so the same list of requests gives the same texts; ``temperature == 0`` is greedy.
+    ``device`` defaults to the GPU when torch sees one, else the CPU (the numbers differ a little
+    between the two, so a cache entry made on one may differ from a fresh run on the other).
     """
 
     supports_prefill = True
 
     def __init__(
-        self, path: str | Path, name: str | None = None, batch_size: int = 32, dtype: str = "float32"
+        self,
+        path: str | Path,
+        name: str | None = None,
+        batch_size: int = 32,
+        dtype: str = "float32",
+        device: str | None = None,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -51,7 +58,8 @@ class HFModel:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype))
-        self.model.eval()
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(self.device).eval()
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
 
     # -- prompt formatting -------------------------------------------------------------------
@@ -123,8 +131,8 @@ class HFModel:
         seed = hash((settings.seed, rows[0].request_index, rows[0].sample_index, len(rows))) % (2**31)
         decoded = decode(
             self.model,
-            enc["input_ids"],
-            enc["attention_mask"],
+            enc["input_ids"].to(self.device),
+            enc["attention_mask"].to(self.device),
             max_new_tokens=settings.max_tokens,
             eos_ids=self.eos_ids,
             temperature=settings.temperature,

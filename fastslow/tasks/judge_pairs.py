@@ -186,10 +186,9 @@ def _wrong_last_letters(example: Example, rng: random.Random) -> tuple[str, str,
         misreads = [c for c in "abcdefghijklmnopqrstuvwxyz" if c != last]
     wrong_letter = rng.choice(misreads)
     letters = [w[-1].lower() if i != at else wrong_letter for i, w in enumerate(items)]
-    steps = [f'The last letter of "{w}" is "{c}".' for w, c in zip(items, letters)]
     answer = "".join(letters)
-    steps += [f'Concatenating them gives "{answer}".', f"The answer is {answer}."]
-    return " ".join(steps), answer, f'word {at + 1} ("{word}") read as ending in "{wrong_letter}"'
+    trace = last_letters.trace_for(items, letters)
+    return trace, answer, f'word {at + 1} ("{word}") read as ending in "{wrong_letter}"'
 
 
 _WRONG = {

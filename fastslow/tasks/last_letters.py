@@ -62,13 +62,25 @@ def make_examples(n: int, seed: int = 0, split: str = "test", words: int = DEFAU
     return sample_in_split(n, split, draw, id_prefix(NAME, f"w{words}", seed, split))
 
 
+def trace_for(items: list[str], letters: list[str]) -> str:
+    """The step-by-step trace that reads ``letters`` off ``items``, keeping a running join.
+
+    After each word the letters so far are written out ("e", then "eb", ...): a small model then
+    appends the letter it has just named to the string it wrote a few tokens before, instead of
+    recalling every letter from far back and merging them into a word in one leap.
+    """
+    steps = [
+        f'The last letter of "{item}" is "{letter}", so far "{"".join(letters[: i + 1])}".'
+        for i, (item, letter) in enumerate(zip(items, letters))
+    ]
+    return " ".join([*steps, f"The answer is {''.join(letters)}."])
+
+
 def cot_solution(example: Example) -> str:
     """A fixed step-by-step trace ending in "The answer is X.", for priming and few-shot exemplars.
 
-    'The last letter of "Alice" is "e". The last letter of "Bob" is "b". Concatenating them gives
-    "eb". The answer is eb.'
+    'The last letter of "Alice" is "e", so far "e". The last letter of "Bob" is "b", so far "eb".
+    The answer is eb.'
     """
     items = example.meta.get("items") or items_of(example.question)
-    steps = [f'The last letter of "{item}" is "{item[-1].lower()}".' for item in items]
-    answer = answer_for(items)
-    return " ".join([*steps, f'Concatenating them gives "{answer}".', f"The answer is {answer}."])
+    return trace_for(items, [item[-1].lower() for item in items])

@@ -41,3 +41,11 @@ def test_prefill_continues_the_assistant_turn_and_stop_cuts(embedded):
 def test_logprobs_are_negative_sums(embedded):
     c = embedded.generate([_req("Say hi.", max_tokens=6, n=2, temperature=0.8, logprobs=True)])[0]
     assert all(lp is not None and lp < 0 for lp in c.logprobs)
+
+
+def test_model_sits_on_the_chosen_device(embedded):
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert embedded.device.type == expected
+    assert {p.device.type for p in embedded.model.parameters()} == {expected}

@@ -111,9 +111,8 @@ def test_last_letters_misread_letter():
     }
     assert answers == {"cb", "ab", "eo"}  # Alic[e] -> c or A; Bo[b] -> o (B is b again)
     text = judge_pairs.wrong_solution("last_letters", example, judge_pairs.make_rng("t", "x", 0))[0]
-    assert text.endswith(
-        f'Concatenating them gives "{text.split()[-1].rstrip(".")}". The answer is {text.split()[-1]}'
-    )
+    answer = text.split()[-1].rstrip(".")
+    assert text.endswith(f'so far "{answer}". The answer is {answer}.')
 
 
 def test_distractor_arithmetic_counts_stay_non_negative():

@@ -46,8 +46,8 @@ def test_cot_solution_format():
         "x", last_letters.question_for(["Alice", "Bob"]), "eb", meta={"items": ["Alice", "Bob"]}
     )
     assert last_letters.cot_solution(example) == (
-        'The last letter of "Alice" is "e". The last letter of "Bob" is "b". '
-        'Concatenating them gives "eb". The answer is eb.'
+        'The last letter of "Alice" is "e", so far "e". The last letter of "Bob" is "b", so far "eb". '
+        "The answer is eb."
     )
 
 
