@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from fastslow.errors import FastslowError
 from fastslow.models.base import Completion, Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
-from fastslow.strategies.cot import cot_messages
+from fastslow.strategies.cot import sample_cots
 from fastslow.strategies.prompts import ANSWER_MARKER, question_text
 from fastslow.tasks.answers import normalize_answer
 from fastslow.tasks.base import Example, Task
@@ -231,20 +231,17 @@ class BranchSolveMerge(Strategy):
             text = f"{ANSWER_MARKER} {verdict}."
             return Trace(answer=verdict, final_text=text, steps=steps, meta=meta)
 
-        messages, start = cot_messages(example, task, prefill, [])
-        sample = Request(
-            messages,
+        samples = yield from sample_cots(
+            example,
+            task,
+            prefill,
             n=2,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
-            prefill=start,
         )
-        [c] = yield [sample]
-        candidates = [start + t for t in c.texts]
-        answers = [task.extract(t, example) for t in candidates]
-        first = [Step("sample", messages, list(c.texts), prefill=start)]
+        candidates, answers, first = samples.responses, samples.answers, [samples.step()]
         keys = [None if a is None else normalize_answer(a, task.kind, example.choices) for a in answers]
         if keys[0] == keys[1]:
             meta = {"pair": "candidates", "answers": answers, "judged": False, "candidates_agree": True}

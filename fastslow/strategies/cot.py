@@ -14,12 +14,13 @@ Models"): ``exemplars=FILE`` gives worked examples (JSONL: ``question`` plus ``s
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
-from fastslow.models.base import Message, Request
+from fastslow.models.base import Completion, Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
 from fastslow.tasks.base import Example, Task
@@ -58,6 +59,51 @@ def cot_messages(
     if not prefill:
         content += f"\n\n{trigger}"
     return [*exemplars, user(content)], (trigger if prefill else "")
+
+
+@dataclass
+class CotSamples:
+    """k sampled chains of thought for one question, with the answer each one gives."""
+
+    messages: list[Message]
+    start: str  # the assistant prefill, put back in front of each sample
+    completion: Completion
+    responses: list[str]  # start + sampled text
+    answers: list[str | None]
+
+    def step(self) -> Step:
+        return Step("sample", self.messages, list(self.completion.texts), prefill=self.start)
+
+
+def sample_cots(
+    example: Example,
+    task: Task,
+    prefill: bool,
+    *,
+    n: int,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    exemplars: list[Message] | None = None,
+    logprobs: bool = False,
+) -> Generator[list[Request], list[Completion], CotSamples]:
+    """One request for ``n`` chain-of-thought samples (a batch over the shared prompt); use it with
+    ``yield from`` inside a strategy's program. Self-consistency, USC and BSM draw their samples here."""
+    messages, start = cot_messages(example, task, prefill, exemplars or [])
+    request = Request(
+        messages,
+        n=n,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        prefill=start,
+        logprobs=logprobs,
+    )
+    [c] = yield [request]
+    responses = [start + t for t in c.texts]
+    return CotSamples(messages, start, c, responses, [task.extract(r, example) for r in responses])
 
 
 @dataclass

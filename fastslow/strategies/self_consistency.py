@@ -19,9 +19,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from fastslow.errors import FastslowError
-from fastslow.models.base import Request
-from fastslow.strategies.base import Program, Step, Strategy, Trace
-from fastslow.strategies.cot import cot_messages, load_exemplars
+from fastslow.strategies.base import Program, Strategy, Trace
+from fastslow.strategies.cot import load_exemplars, sample_cots
 from fastslow.tasks.answers import normalize_answer
 from fastslow.tasks.base import Example, Task
 
@@ -93,19 +92,19 @@ class SelfConsistency(Strategy):
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         shots = load_exemplars(self.exemplars, self.shots or None) if self.exemplars else []
-        messages, start = cot_messages(example, task, prefill, shots)
-        req = Request(
-            messages,
+        samples = yield from sample_cots(
+            example,
+            task,
+            prefill,
             n=self.k,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
-            prefill=start,
+            exemplars=shots,
             logprobs=self.vote == "weighted",
         )
-        [c] = yield [req]
-        answers = [task.extract(start + t, example) for t in c.texts]
+        c, answers = samples.completion, samples.answers
         winner, agreement, counts = majority_vote(answers, task.kind)
         meta: dict = {"answers": answers, "agreement": agreement, "votes": counts}
         if self.vote == "weighted":
@@ -117,10 +116,10 @@ class SelfConsistency(Strategy):
                 weights = [normalized_probability(lp, n) for lp, n in zip(lps, toks)]  # type: ignore[arg-type]
                 winner, share, totals = weighted_vote(answers, weights, task.kind)
                 meta.update(weights=weights, weighted_share=share, weighted_votes=totals)
-        final = next((start + t for t, a in zip(c.texts, answers) if a == winner), start + c.texts[0])
+        final = next((r for r, a in zip(samples.responses, answers) if a == winner), samples.responses[0])
         return Trace(
             answer=winner,
             final_text=final,
-            steps=[Step("sample", messages, list(c.texts), prefill=start)],
+            steps=[samples.step()],
             meta=meta,
         )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fastslow.errors import FastslowError
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
-from fastslow.strategies.cot import cot_messages
+from fastslow.strategies.cot import sample_cots
 from fastslow.strategies.prompts import question_text
 from fastslow.strategies.self_consistency import majority_vote
 from fastslow.tasks.base import Example, Task
@@ -94,19 +94,17 @@ class UniversalSelfConsistency(Strategy):
             raise FastslowError(f"usc: k must be at least 1, got {self.k}")
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
-        messages, start = cot_messages(example, task, prefill, [])
-        sample = Request(
-            messages,
+        samples = yield from sample_cots(
+            example,
+            task,
+            prefill,
             n=self.k,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
-            prefill=start,
         )
-        [c] = yield [sample]
-        responses = [start + t for t in c.texts]
-        answers = [task.extract(r, example) for r in responses]
+        responses, answers = samples.responses, samples.answers
 
         select_msgs = selection_messages(example, responses)
         select_start = SELECT_START if prefill else ""
@@ -136,7 +134,7 @@ class UniversalSelfConsistency(Strategy):
             answer=answers[index],
             final_text=responses[index],
             steps=[
-                Step("sample", messages, list(c.texts), prefill=start),
+                samples.step(),
                 Step("select", select_msgs, [reply], prefill=select_start),
             ],
             meta=meta,
