@@ -1,9 +1,11 @@
 """Per-example gradient spectra on the embedded model: the low-rank fast path against the full SVD.
 
 All paths measure the same examples (detailed chains of thought and bare answers of
-distractor_arithmetic, chat-templated), alternating example by example so that load on the machine
-hits them alike. Times are split into forward+backward and the spectra of all 210
-projection gradients (30 layers x q, k, v, o, gate, up, down).
+distractor_arithmetic, chat-templated). Each path runs over all the examples in a block of its own,
+as a run uses it, and the blocks alternate (fast, full) for ``--rounds`` rounds so
+that drift in the machine's load hits them alike. (A first version alternated example by example:
+each path then ran with the other's data evicting its working set, which added ~25% to both.) Times are split into forward+backward and the spectra of all
+210 projection gradients (30 layers x q, k, v, o, gate, up, down).
 
 - fast: hooks keep X and D, no weight gradient is computed, S from a QR of X and a T x T eigensolve (float64)
 - full: autograd weight gradients, a full SVD of each in float64 (``--exact-svd``, our reference)
@@ -12,7 +14,7 @@ projection gradients (30 layers x q, k, v, o, gate, up, down).
 It prints the per-example seconds, the ratios, and the largest relative difference between fast
 and full over every projection and statistic (S_min also relative to S_max: see lowrank.py).
 
-    python benchmarks/bench_gradients.py [--examples 6] [--threads N]
+    python benchmarks/bench_gradients.py [--examples 6] [--threads N] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=6, help="examples measured by every path (default: 6)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of the three blocks (default: 2)")
     args = ap.parse_args()
 
     import torch
@@ -74,21 +77,33 @@ def main() -> None:
         fast_answers = read_responses(files["none"])
     examples = [detailed[i] if i % 2 == 0 else fast_answers[i] for i in range(args.examples)]
     encoded = [encode(tokenizer, ex.prompt, ex.response) for ex in examples]
+    items = list(enumerate(encoded))
     spectra_lowrank(projections, backward_lowrank(model, projections, encoded[0])[1])  # warm up
 
     stages = ("fast backward", "fast spectra", "full backward", "full SVD f64", "paper SVD f32")
     times: dict[str, list[float]] = {k: [] for k in stages}
+    fast_spectra: dict[int, dict] = {}
+    full_spectra: dict[int, dict] = {}
+    for _ in range(args.rounds):
+        for i, enc in items:
+            (_, io), t_back = timed(backward_lowrank, model, projections, enc)
+            fast_spectra[i], t_spec = timed(spectra_lowrank, projections, io)
+            del io
+            times["fast backward"].append(t_back)
+            times["fast spectra"].append(t_spec)
+        for i, enc in items:
+            (_, grads), t_full_back = timed(backward_exact, model, projections, enc)
+            full_spectra[i], t_svd = timed(spectra_exact, projections, grads)
+            _, t_svd32 = timed(svd_float32, projections, grads)
+            del grads
+            times["full backward"].append(t_full_back)
+            times["full SVD f64"].append(t_svd)
+            times["paper SVD f32"].append(t_svd32)
+
     worst = {s: (0.0, "") for s in STATS}
     worst_min_vs_max = 0.0
-    for enc in encoded:
-        (_, io), t_back = timed(backward_lowrank, model, projections, enc)
-        fast, t_spec = timed(spectra_lowrank, projections, io)
-        del io
-        (_, grads), t_full_back = timed(backward_exact, model, projections, enc)
-        full, t_svd = timed(spectra_exact, projections, grads)
-        _, t_svd32 = timed(svd_float32, projections, grads)
-        for k, t in zip(stages, (t_back, t_spec, t_full_back, t_svd, t_svd32)):
-            times[k].append(t)
+    for i, enc in items:
+        fast, full = fast_spectra[i], full_spectra[i]
         for p in projections:
             a, b = fast[p.name], full[p.name]
             for s in STATS:

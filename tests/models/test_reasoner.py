@@ -7,17 +7,18 @@ from fastslow.tasks.registry import load_task
 
 # Held-out (test-split) questions of moderate size in each family the adapter was primed on.
 FAMILIES = [
+    ("last_letters", {"words": "2"}),
+    ("coin_flip", {"flips": "2"}),
     pytest.param(
-        "last_letters",
-        {"words": "2"},
+        "arithmetic",
+        {"steps": "1"},
         marks=pytest.mark.xfail(
             strict=True,
-            reason="the shipped adapter did not learn last letters: 1/5 right at 2 words, 0% CoT at 4 "
-            "(fastslow/models/REASONER.md); strict, so a re-primed adapter that passes must drop this mark",
+            reason="the shipped adapter (70% last-letter traces) gets 3 of these 5 one-step questions "
+            "right; the first adapter (25% arithmetic traces) got 4 or 5: fastslow/models/REASONER.md; "
+            "strict, so an adapter that passes must drop this mark",
         ),
     ),
-    ("coin_flip", {"flips": "2"}),
-    ("arithmetic", {"steps": "1"}),
     ("distractor_arithmetic", {"steps": "1", "distractors": "1"}),
 ]
 
