@@ -2,10 +2,11 @@
 
 All paths measure the same examples (detailed chains of thought and bare answers of
 distractor_arithmetic, chat-templated). Each path runs over all the examples in a block of its own,
-as a run uses it, and the blocks alternate (fast, full) for ``--rounds`` rounds so
-that drift in the machine's load hits them alike. (A first version alternated example by example:
-each path then ran with the other's data evicting its working set, which added ~25% to both.) Times are split into forward+backward and the spectra of all
-210 projection gradients (30 layers x q, k, v, o, gate, up, down).
+as a run uses it, and the blocks alternate (fast, full) for ``--rounds`` rounds so that drift in
+the machine's load hits them alike. (A first version alternated example by example: each path then
+ran with the other's data evicting its working set, which added ~25% to both.) Times are split into
+forward+backward and the spectra of all 210 projection gradients (30 layers x q, k, v, o, gate, up,
+down).
 
 - fast: hooks keep X and D, no weight gradient is computed, S from a QR of X and a T x T eigensolve (float64)
 - full: autograd weight gradients, a full SVD of each in float64 (``--exact-svd``, our reference)
@@ -61,7 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=6, help="examples measured by every path (default: 6)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    ap.add_argument("--rounds", type=int, default=2, help="rounds of the three blocks (default: 2)")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of the fast and full blocks (default: 2)")
     args = ap.parse_args()
 
     import torch
