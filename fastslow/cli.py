@@ -275,11 +275,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prime", help="train the embedded-reasoner LoRA adapter (resumable)")
     p.add_argument("--out", default="runs/prime", help="run directory (default: runs/prime)")
-    p.add_argument("--steps", type=_positive, default=200, help="optimizer steps (default: 200)")
-    p.add_argument("--batch-size", type=_positive, default=8)
-    p.add_argument("--lr", type=float, default=8e-4, help="learning rate (default: 8e-4)")
+    from fastslow.prime import PrimeConfig  # light: the recipe's defaults, no torch
+
+    recipe = PrimeConfig()
     p.add_argument(
-        "--examples", type=_positive, default=1600, help="training traces to generate (default: 1600)"
+        "--steps", type=_positive, default=recipe.steps, help=f"optimizer steps (default: {recipe.steps})"
+    )
+    p.add_argument("--batch-size", type=_positive, default=recipe.batch_size)
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=recipe.learning_rate,
+        help=f"learning rate (default: {recipe.learning_rate:g})",
+    )
+    p.add_argument(
+        "--examples",
+        type=_positive,
+        default=recipe.examples,
+        help=f"training traces to generate (default: {recipe.examples})",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

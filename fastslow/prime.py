@@ -47,7 +47,7 @@ SHARES: dict[str, float] = {
 class PrimeConfig:
     """Everything that defines a priming run (written to ``config.json`` in the run directory)."""
 
-    steps: int = 200
+    steps: int = 275
     batch_size: int = 8
     learning_rate: float = 8e-4
     warmup_steps: int = 10
@@ -55,9 +55,12 @@ class PrimeConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.0
     max_length: int = 320
-    examples: int = 1600
+    examples: int = 2200
     seed: int = 0
     save_steps: int = 20
+    # Batches of similar lengths: random batches were padded to 193 tokens a row on average for
+    # 150 real ones, and training here is compute-bound, so grouping makes a step ~20% cheaper.
+    sampler: str = "group_by_length"
     mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
     shares: dict[str, float] = field(default_factory=lambda: SHARES)
 
@@ -137,6 +140,8 @@ def save_adapter_fp16(model: Any, target: Path) -> None:
     from fastslow.models.adapters import EMBEDDED_BASE
 
     cfg["base_model_name_or_path"] = EMBEDDED_BASE  # machine-independent: resolved at load time
+    if isinstance(cfg.get("target_modules"), list):  # PEFT writes a set, in hash order: fix one order
+        cfg["target_modules"] = sorted(cfg["target_modules"])
     cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     readme = target / "README.md"
     if readme.exists():
@@ -177,6 +182,7 @@ def prime(
         save_total_limit=2,
         seed=config.seed,
         data_seed=config.seed,
+        train_sampling_strategy=config.sampler,
         bf16=False,
         use_cpu=not torch.cuda.is_available(),  # the recipe is timed on a CPU; a GPU is used if present
         gradient_checkpointing=False,  # slower on a small model; memory is not short

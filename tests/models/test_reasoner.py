@@ -9,16 +9,7 @@ from fastslow.tasks.registry import load_task
 FAMILIES = [
     ("last_letters", {"words": "2"}),
     ("coin_flip", {"flips": "2"}),
-    pytest.param(
-        "arithmetic",
-        {"steps": "1"},
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the shipped adapter (70% last-letter traces) gets 3 of these 5 one-step questions "
-            "right; the first adapter (25% arithmetic traces) got 4 or 5: fastslow/models/REASONER.md; "
-            "strict, so an adapter that passes must drop this mark",
-        ),
-    ),
+    ("arithmetic", {"steps": "1"}),
     ("distractor_arithmetic", {"steps": "1", "distractors": "1"}),
 ]
 
