@@ -12,6 +12,8 @@ down).
 - full: autograd weight gradients, a full SVD of each in float64 (``--exact-svd``, our reference)
 - paper: the same gradients with a float32 SVD, as Li, Li & Zhou's code computes it (timed only)
 
+In all three the spectra are spread over the cores a layer per worker thread (``parallel.py``).
+
 It prints the per-example seconds, the ratios, and the largest relative difference between fast
 and full over every projection and statistic (S_min also relative to S_max: see lowrank.py).
 
@@ -32,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from fastslow.gradients.data import make_data, read_responses  # noqa: E402
 from fastslow.gradients.encode import encode  # noqa: E402
 from fastslow.gradients.modules import find_projections  # noqa: E402
+from fastslow.gradients.parallel import map_layers  # noqa: E402
 from fastslow.gradients.run import (  # noqa: E402
     backward_exact,
     backward_lowrank,
@@ -51,11 +54,11 @@ def timed(fn, *args):
 
 
 def svd_float32(projections, grads) -> None:
-    """The paper's code: a float32 SVD of each autograd gradient (singular values only here)."""
+    """The paper's code: a float32 SVD of each autograd gradient (singular values only here),
+    spread over the cores as the other two paths."""
     import torch
 
-    for p in projections:
-        torch.linalg.svdvals(grads[p.name])
+    map_layers(projections, lambda shard: {p.name: torch.linalg.svdvals(grads[p.name]) for p in shard})
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from fastslow.gradients.lowrank import (
     use_lowrank,
 )
 from fastslow.gradients.modules import Projection, find_projections, module_kinds
+from fastslow.gradients.parallel import map_layers
 from fastslow.runlog import append_rows, read_rows, write_json
 
 ROWS_FILE = "gradients.jsonl"
@@ -169,15 +170,20 @@ def response_loss(model: Any, encoded: Encoded, track_inputs: bool) -> Any:
     import torch.nn.functional as F
 
     ids = torch.tensor([encoded.ids], device=model.get_input_embeddings().weight.device)
-    keep = encoded.response_tokens + 1  # positions prompt_tokens-1 .. T-1; the last predicts nothing
-    embeds = model.get_input_embeddings()(ids)
+    # The last token is only a target: no loss term reads the model's state at its position, so
+    # every gradient there is exactly zero. The model reads positions 0 .. T-2; the loss reads the
+    # logits of the last `keep` of them (prompt_tokens-1 .. T-2), each predicting the next token.
+    keep = encoded.response_tokens
+    if keep < 1:  # (logits_to_keep=0 would mean "all positions")
+        raise ValueError("response_loss needs at least one response token")
+    embeds = model.get_input_embeddings()(ids[:, :-1])
     if track_inputs:
         embeds = embeds.detach().requires_grad_(True)
     kwargs = (
         {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
     )
     logits = model(inputs_embeds=embeds, use_cache=False, **kwargs).logits[0]
-    return F.cross_entropy(logits[-keep:-1].float(), ids[0, encoded.prompt_tokens :])
+    return F.cross_entropy(logits[-keep:].float(), ids[0, encoded.prompt_tokens :])
 
 
 def backward_lowrank(
@@ -190,8 +196,15 @@ def backward_lowrank(
     return float(loss.detach()), io
 
 
-def spectra_lowrank(projections: list[Projection], io: dict[str, LayerIO]) -> dict[str, Spectrum]:
-    """Each projection's spectrum from its X and D: a shared QR of X and a T × T eigensolve (``lowrank.py``)."""
+def spectra_lowrank(
+    projections: list[Projection], io: dict[str, LayerIO], workers: int | None = None
+) -> dict[str, Spectrum]:
+    """Each projection's spectrum from its X and D: a shared QR of X and a T × T eigensolve
+    (``lowrank.py``), the layers spread over ``workers`` threads (``parallel.py``)."""
+    return map_layers(projections, lambda shard: _spectra_lowrank(shard, io), workers)
+
+
+def _spectra_lowrank(projections: list[Projection], io: dict[str, LayerIO]) -> dict[str, Spectrum]:
     x_factors: dict[tuple, Any] = {}  # q, k, v (and gate, up) read the same X: factor it once
     spectra = {}
     for p in projections:
@@ -227,9 +240,13 @@ def backward_exact(
     return float(loss.detach()), grads
 
 
-def spectra_exact(projections: list[Projection], grads: dict[str, Any]) -> dict[str, Spectrum]:
-    """A full SVD of each weight gradient: the reference."""
-    return {p.name: gradient_spectrum_exact(grads[p.name]) for p in projections}
+def spectra_exact(
+    projections: list[Projection], grads: dict[str, Any], workers: int | None = None
+) -> dict[str, Spectrum]:
+    """A full SVD of each weight gradient: the reference (spread over threads as the fast path)."""
+    return map_layers(
+        projections, lambda shard: {p.name: gradient_spectrum_exact(grads[p.name]) for p in shard}, workers
+    )
 
 
 def measure_example(

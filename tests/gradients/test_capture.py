@@ -13,25 +13,43 @@ PROMPT = "Amy has 10 stamps. Amy buys 5 more stamps. How many stamps does Amy ha
 RESPONSE = "Amy starts with 10 stamps. Amy buys 5 more: 10 + 5 = 15. The answer is 15."
 
 
+def full_sequence_gradients(model, projections, enc):
+    """Autograd weight gradients of the response loss over the whole sequence, last token included
+    (the textbook way, independent of response_loss)."""
+    ids = torch.tensor([enc.ids])
+    labels = ids.clone()
+    labels[0, : enc.prompt_tokens] = -100
+    weights = [p.module.weight for p in projections]
+    for w in weights:
+        w.requires_grad_(True)
+    try:
+        logits = model(ids).logits[0]
+        F.cross_entropy(logits[:-1], labels[0, 1:], ignore_index=-100).backward()
+        return {p.name: p.module.weight.grad.clone() for p in projections}
+    finally:
+        for w in weights:
+            w.grad = None
+            w.requires_grad_(False)
+
+
 def test_captured_inputs_and_output_grads_give_the_autograd_gradient(tiny_model):
     model = prepare_model(tiny_model.model)
     projections = find_projections(model)
     enc = encode(tiny_model.tokenizer, PROMPT, RESPONSE)
     _, grads = backward_exact(model, projections, enc)
+    reference = full_sequence_gradients(model, projections, enc)
     with CaptureLayerIO(projections) as io:
         response_loss(model, enc, track_inputs=True).backward()
+    positions = len(enc.ids) - 1  # the last token is only a target: the model never reads it
     for p in projections:
         X, D = io[p.name].inputs, io[p.name].output_grads
-        assert X.shape == (len(enc.ids), p.module.in_features) and D.shape == (
-            len(enc.ids),
-            p.module.out_features,
-        )
-        torch.testing.assert_close(D.T @ X, grads[p.name], rtol=1e-4, atol=1e-7)
+        assert X.shape == (positions, p.module.in_features) and D.shape == (positions, p.module.out_features)
+        torch.testing.assert_close(D.T @ X, reference[p.name], rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(grads[p.name], reference[p.name], rtol=1e-4, atol=1e-7)
         assert all(w.grad is None and not w.requires_grad for w in model.parameters())
-    # Prompt positions get gradient through attention (layer 0's keys), the last position none.
+    # Prompt positions get gradient through attention (layer 0's keys).
     d = io["model.layers.0.self_attn.k_proj"].output_grads
     assert d[: enc.prompt_tokens - 1].abs().sum() > 0
-    assert io["model.layers.1.mlp.down_proj"].output_grads[-1].abs().sum() == 0
 
 
 def test_hooks_are_removed_on_exit(tiny_model):
