@@ -35,11 +35,11 @@ def map_layers(
     for p in projections:
         layers.setdefault(p.layer, []).append(p)
     groups = list(layers.values())
-    workers = min(workers or torch.get_num_threads(), len(groups))
+    threads = torch.get_num_threads()
+    workers = min(workers or threads, len(groups))
     if workers <= 1:
         return compute(projections)
     shards = [[p for group in groups[i::workers] for p in group] for i in range(workers)]
-    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="spectra") as pool:
