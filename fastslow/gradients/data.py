@@ -42,6 +42,7 @@ from typing import Any
 from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.runlog import write_json
+from fastslow.tasks import arithmetic
 from fastslow.tasks.base import Example
 
 RESPONSE_TYPES = ("none", "simplified", "detailed", "irrelevant", "irrelevant_none", "padded")
@@ -122,8 +123,8 @@ def simplified_cot(family: str, example: Example, detailed: str) -> str:
     """A short chain of thought: the skeleton of ``detailed`` without its sentences."""
     answer = answer_sentence(example.answer)
     if family == "arithmetic":
-        # The last equation shows the intermediate results as its operands.
-        return f"{_EQUATION.findall(detailed)[-1]}. {answer}"
+        # The last operation shows the intermediate results as its operands.
+        return f"{arithmetic.steps_of(example.question)[-1].equation()}. {answer}"
     if family in ("distractor_arithmetic", "sycophancy"):
         return f"{', '.join(_EQUATION.findall(detailed))}. {answer}"
     if family == "last_letters":

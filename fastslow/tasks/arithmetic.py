@@ -20,6 +20,7 @@ import ast
 import operator
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastslow.errors import FastslowError
@@ -47,9 +48,43 @@ class Step:
     right: int
     result: int
 
+    def equation(self) -> str:
+        """'5 - 12 = -7' (no worked forms, no full stop)."""
+        return f"{self.left} {self.op} {_operand(self.right)} = {self.result}"
+
     def text(self) -> str:
-        right = f"({self.right})" if self.right < 0 else str(self.right)
-        return f"{self.left} {self.op} {right} = {self.result}."
+        """The operation worked out, signs first: every sum, difference or product of signed numbers
+        is brought back to one of non-negative numbers before its result is written.
+
+        '7 + 3 = 10.'  '5 - 12 = -(12 - 5) = -7.'  '20 - (-7) = 20 + 7 = 27.'  '-3 * 4 = -(3 * 4) = -12.'
+        """
+        a, op, b = self.left, self.op, self.right
+        chain = [f"{a} {op} {_operand(b)}", *_sign_steps(a, op, b), str(self.result)]
+        return " = ".join(chain) + "."
+
+
+def _operand(number: int) -> str:
+    return f"({number})" if number < 0 else str(number)
+
+
+def _sign_steps(a: int, op: str, b: int) -> list[str]:
+    """The forms between ``a op b`` and its value that take the signs out (none if both are >= 0)."""
+    if op == "*":
+        if a >= 0 and b >= 0:
+            return []
+        magnitude = f"{abs(a)} * {abs(b)}"
+        return [magnitude if (a < 0) == (b < 0) else f"-({magnitude})"]
+    forms = []
+    second = b if op == "+" else -b  # a op b == a + second
+    if b < 0:  # a + (-7) -> a - 7; a - (-7) -> a + 7
+        forms.append(f"{a} {'-' if second < 0 else '+'} {abs(b)}")
+    if a >= 0 and second < 0 and a < -second:
+        forms.append(f"-({-second} - {a})")
+    elif a < 0 and second >= 0:
+        forms.append(f"{second} - {-a}" if second >= -a else f"-({-a} - {second})")
+    elif a < 0 and second < 0:
+        forms.append(f"-({-a} + {-second})")
+    return forms
 
 
 # A node is an int (a number) or a tuple (left, op, right).
@@ -64,34 +99,85 @@ def _random_tree(rng: random.Random, steps: int) -> Node:
     return (_random_tree(rng, left_steps), op, _random_tree(rng, steps - 1 - left_steps))
 
 
-def _render(node: Node, top: bool = True) -> str:
+def _render(node: Node, flat: bool = False, top: bool = True) -> str:
+    """An expression's text. Nested operations get parentheses (``flat``: none, a left-to-right
+    chain); a negative number is written ``(-7)`` where it stands right of an operator."""
     if isinstance(node, int):
         return str(node)
     left, op, right = node
-    text = f"{_render(left, False)} {op} {_render(right, False)}"
-    return text if top else f"({text})"
+    right_text = _operand(right) if isinstance(right, int) else _render(right, flat, False)
+    text = f"{_render(left, flat, False)} {op} {right_text}"
+    return text if top or flat else f"({text})"
 
 
-def _evaluate(node: Node, steps: list[Step]) -> int:
-    """The value of ``node``, appending each operation to ``steps`` in the order it is worked out."""
-    if isinstance(node, int):
-        return node
-    left, op, right = node
-    a = _evaluate(left, steps)
-    b = _evaluate(right, steps)
-    result = _OPS[op](a, b)
-    steps.append(Step(a, op, b, result))
-    return result
-
-
-def _chain_steps(numbers: list[int], ops: list[str]) -> list[Step]:
-    steps: list[Step] = []
-    value = numbers[0]
+def _chain(numbers: list[int], ops: list[str]) -> Node:
+    """A left-to-right chain as a tree that leans left: ``2 + 3 * 4`` is ``((2 + 3) * 4)``."""
+    node: Node = numbers[0]
     for op, number in zip(ops, numbers[1:], strict=True):
-        result = _OPS[op](value, number)
-        steps.append(Step(value, op, number, result))
-        value = result
-    return steps
+        node = (node, op, number)
+    return node
+
+
+def _parse(expression: str, style: str) -> Node:
+    if style == "left_to_right":
+        tokens = expression.split()
+        return _chain([int(t) for t in tokens[::2]], tokens[1::2])
+
+    def to_node(node: ast.expr) -> Node:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _AST_OPS:
+            return (to_node(node.left), _AST_OPS[type(node.op)], to_node(node.right))
+        raise ValueError(f"unexpected part of an arithmetic question: {ast.dump(node)}")
+
+    return to_node(ast.parse(expression, mode="eval").body)
+
+
+def _reduce_first(node: tuple, work: Callable[[int, str, int], Step]) -> tuple[Node, Step]:
+    """Work out the operation that comes first (the first, in post-order, whose operands are both
+    numbers: inner parentheses before outer, left before right) and put its result in its place."""
+    left, op, right = node
+    if not isinstance(left, int):
+        reduced, step = _reduce_first(left, work)
+        return (reduced, op, right), step
+    if not isinstance(right, int):
+        reduced, step = _reduce_first(right, work)
+        return (left, op, reduced), step
+    step = work(left, op, right)
+    return step.result, step
+
+
+def solve(
+    expression: str, style: str, mistake: tuple[int, int] | None = None
+) -> list[tuple[Step, str | None]]:
+    """The operations of ``expression`` in the order they are worked out, each with the expression
+    that is left after it (None after the last).
+
+    ``mistake=(at, delta)`` puts step ``at``'s result off by ``delta`` and carries the error through
+    the later steps (the wrong solutions of ``judge_pairs``).
+    """
+    tree = _parse(expression, style)
+    solved: list[tuple[Step, str | None]] = []
+
+    def work(a: int, op: str, b: int) -> Step:
+        off = mistake[1] if mistake is not None and mistake[0] == len(solved) else 0
+        return Step(a, op, b, _OPS[op](a, b) + off)
+
+    while not isinstance(tree, int):
+        tree, step = _reduce_first(tree, work)
+        solved.append((step, None if isinstance(tree, int) else _render(tree, style == "left_to_right")))
+    return solved
+
+
+def solution_text(solved: list[tuple[Step, str | None]]) -> str:
+    """Each operation worked out, then the expression it leaves, then "The answer is X."."""
+    parts = []
+    for step, rest in solved:
+        parts.append(step.text())
+        if rest is not None:
+            parts.append(f"Now we have {rest}.")
+    parts.append(f"The answer is {solved[-1][0].result}.")
+    return " ".join(parts)
 
 
 def question_for(expression: str, style: str) -> str:
@@ -102,26 +188,17 @@ def question_for(expression: str, style: str) -> str:
     return f"What is {expression}?"
 
 
-def steps_of(question: str) -> list[Step]:
-    """The operations a question made by ``question_for`` needs, in order, read back from its text."""
+def parse_question(question: str) -> tuple[str, str]:
+    """The expression and style of a question made by ``question_for``, read back from its text."""
     match = re.search(r"(?:What is|Compute) ([\d()+\-* ]+)", question)
     if match is None:
         raise ValueError(f"not an arithmetic question: {question!r}")
-    expression = match.group(1).strip()
-    if _LTR_PHRASE in question:
-        tokens = expression.split()
-        return _chain_steps([int(t) for t in tokens[::2]], tokens[1::2])
+    return match.group(1).strip(), "left_to_right" if _LTR_PHRASE in question else "parens"
 
-    def to_node(node: ast.expr) -> Node:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _AST_OPS:
-            return (to_node(node.left), _AST_OPS[type(node.op)], to_node(node.right))
-        raise ValueError(f"unexpected part of an arithmetic question: {ast.dump(node)}")
 
-    steps: list[Step] = []
-    _evaluate(to_node(ast.parse(expression, mode="eval").body), steps)
-    return steps
+def steps_of(question: str) -> list[Step]:
+    """The operations a question made by ``question_for`` needs, in order, read back from its text."""
+    return [step for step, _ in solve(*parse_question(question))]
 
 
 def make_examples(
@@ -141,17 +218,12 @@ def make_examples(
     def draw() -> Example:
         while True:
             if style == "parens":
-                tree = _random_tree(rng, steps)
-                expression = _render(tree)
-                trace: list[Step] = []
-                _evaluate(tree, trace)
+                expression = _render(_random_tree(rng, steps))
             else:
                 numbers = [rng.randint(LOW, HIGH) for _ in range(steps + 1)]
                 ops = [rng.choice(tuple(_OPS)) for _ in range(steps)]
-                expression = " ".join(
-                    x for pair in zip(map(str, numbers), [*ops, ""], strict=True) for x in pair
-                ).strip()
-                trace = _chain_steps(numbers, ops)
+                expression = _render(_chain(numbers, ops), flat=True)
+            trace = [step for step, _ in solve(expression, style)]
             if all(abs(s.result) <= LIMIT for s in trace):
                 break
         return Example(
@@ -172,10 +244,15 @@ def make_examples(
 
 
 def cot_solution(example: Example) -> str:
-    """One line per operation, in the order it is worked out, then "The answer is X.".
+    """Each operation worked out (signs first: see ``Step.text``), in the order it is worked out,
+    then the expression it leaves, then "The answer is X.". Writing the rest of the expression out
+    again puts the next operation's operands in plain sight instead of in the question's nesting.
 
-    '7 + 3 = 10. 12 - 5 = 7. 10 * 7 = 70. The answer is 70.'
+    '7 + 3 = 10. Now we have 10 * (12 - 5). 12 - 5 = 7. Now we have 10 * 7. 10 * 7 = 70. The answer is 70.'
     """
-    recorded = example.meta.get("trace")
-    trace = [Step(*row) for row in recorded] if recorded else steps_of(example.question)
-    return " ".join([*(s.text() for s in trace), f"The answer is {trace[-1].result}."])
+    meta = example.meta
+    if meta.get("expression") and meta.get("style"):
+        expression, style = str(meta["expression"]), str(meta["style"])
+    else:
+        expression, style = parse_question(example.question)
+    return solution_text(solve(expression, style))

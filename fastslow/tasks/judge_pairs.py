@@ -13,7 +13,7 @@ through to the final answer, so the two responses have about the same length, th
 the corrupted step on:
 
 - arithmetic and distractor_arithmetic: one operation's result is off by 1 to 3 and later steps work
-  from the wrong value ("7 + 3 = 11. 12 - 5 = 7. 11 * 7 = 77.");
+  from the wrong value ("7 + 3 = 11. Now we have 11 * (12 - 5). 12 - 5 = 7. ...");
 - coin_flip: one person's move is tracked the wrong way (a flip that leaves the coin as it was, or a
   non-flip that turns it), so the final side is the wrong one;
 - last_letters: one word's last letter is misread (its second-to-last or first letter).
@@ -31,7 +31,6 @@ source generator; left unset (None) they take the source's default.
 
 from __future__ import annotations
 
-import ast
 import random
 import re
 from dataclasses import replace
@@ -84,57 +83,25 @@ def parts_of(question: str) -> tuple[str, list[str]]:
 # Wrong solutions: the source's solution with one corrupted step, carried through
 
 
-def _arithmetic_node(node: ast.expr) -> int | tuple:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int):
-        return node.value
-    ops = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
-    if isinstance(node, ast.BinOp) and type(node.op) in ops:
-        return (_arithmetic_node(node.left), ops[type(node.op)], _arithmetic_node(node.right))
-    raise ValueError(f"unexpected part of an arithmetic expression: {ast.dump(node)}")
-
-
-def _arithmetic_steps(example: Example, at: int, delta: int) -> list[arithmetic.Step]:
-    """The operations of an arithmetic question in solving order, step ``at`` off by ``delta``."""
-    match = re.search(r"(?:What is|Compute) ([\d()+\-* ]+)", example.question)
-    expression = str(example.meta.get("expression") or (match.group(1).strip() if match else ""))
-    if not expression:
-        raise ValueError(f"not an arithmetic question: {example.question!r}")
-    steps: list[arithmetic.Step] = []
-    apply = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
-
-    def record(left: int, op: str, right: int) -> int:
-        result = apply[op](left, right) + (delta if len(steps) == at else 0)
-        steps.append(arithmetic.Step(left, op, right, result))
-        return result
-
-    if "left to right" in example.question:
-        tokens = expression.split()
-        value = int(tokens[0])
-        for op, number in zip(tokens[1::2], tokens[2::2]):
-            value = record(value, op, int(number))
+def _arithmetic_solution(example: Example, at: int, delta: int) -> list[tuple[arithmetic.Step, str | None]]:
+    """The worked operations of an arithmetic question, step ``at`` off by ``delta``."""
+    meta = example.meta
+    if meta.get("expression") and meta.get("style"):
+        expression, style = str(meta["expression"]), str(meta["style"])
     else:
-
-        def evaluate(node: int | tuple) -> int:
-            if isinstance(node, int):
-                return node
-            left, op, right = node
-            a = evaluate(left)
-            b = evaluate(right)
-            return record(a, op, b)
-
-        evaluate(_arithmetic_node(ast.parse(expression, mode="eval").body))
-    return steps
+        expression, style = arithmetic.parse_question(example.question)
+    return arithmetic.solve(expression, style, mistake=(at, delta))
 
 
 def _wrong_arithmetic(example: Example, rng: random.Random) -> tuple[str, str, str]:
-    n = len(_arithmetic_steps(example, -1, 0))
-    right = _arithmetic_steps(example, -1, 0)[-1].result
+    solved = _arithmetic_solution(example, -1, 0)
+    n, right = len(solved), solved[-1][0].result
     tries = [(rng.randrange(n), rng.choice(DELTAS)) for _ in range(20)] + [(n - 1, rng.choice(DELTAS))]
     for at, delta in tries:  # a corrupted step multiplied by 0 later changes nothing: draw again
-        steps = _arithmetic_steps(example, at, delta)
-        if steps[-1].result != right:
-            text = " ".join([*(s.text() for s in steps), f"The answer is {steps[-1].result}."])
-            return text, str(steps[-1].result), f"step {at + 1} off by {delta:+d}"
+        wrong = _arithmetic_solution(example, at, delta)
+        result = wrong[-1][0].result
+        if result != right:
+            return arithmetic.solution_text(wrong), str(result), f"step {at + 1} off by {delta:+d}"
     raise AssertionError("corrupting the last step always changes the answer")
 
 

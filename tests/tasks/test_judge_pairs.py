@@ -24,6 +24,7 @@ def test_one_right_and_one_wrong_response_of_the_same_shape(source):
     module = judge_pairs.SOURCES[source][0]
     examples = judge_pairs.make_examples(60, seed=0, source=source)
     originals = module.make_examples(60, seed=0)
+    differences = []
     for example, original in zip(examples, originals):
         meta = example.meta
         a, b = meta["responses"]
@@ -42,7 +43,13 @@ def test_one_right_and_one_wrong_response_of_the_same_shape(source):
         assert len(_sentences(right)) == len(_sentences(wrong))
         first = next(i for i, (x, y) in enumerate(zip(_sentences(right), _sentences(wrong))) if x != y)
         assert _sentences(right)[:first] == _sentences(wrong)[:first]
-        assert abs(len(right) - len(wrong)) <= 12
+        differences.append(len(wrong) - len(right))
+    # Close in length, and not longer or shorter on the whole. An arithmetic slip that changes a
+    # sign is carried through with the sign worked out ("-(1 * 16) = -16"), which adds up to a few
+    # such forms to one response, either one.
+    bound = 45 if source == "arithmetic" else 12
+    assert max(abs(d) for d in differences) <= bound
+    assert abs(sum(differences) / len(differences)) <= 3
     assert {e.answer for e in examples} == {"A", "B"}  # the right response is not always first
 
 
@@ -54,9 +61,27 @@ def test_arithmetic_errors_are_carried_through():
         text, answer, mistake = judge_pairs.wrong_solution("arithmetic", example, rng)
         at, d = int(mistake.split()[1]) - 1, int(mistake.split()[-1])
         expected = {
-            0: [f"7 + 3 = {10 + d}.", "12 - 5 = 7.", f"{10 + d} * 7 = {(10 + d) * 7}."],
-            1: ["7 + 3 = 10.", f"12 - 5 = {7 + d}.", f"10 * {7 + d} = {10 * (7 + d)}."],
-            2: ["7 + 3 = 10.", "12 - 5 = 7.", f"10 * 7 = {70 + d}."],
+            0: [
+                f"7 + 3 = {10 + d}.",
+                f"Now we have {10 + d} * (12 - 5).",
+                "12 - 5 = 7.",
+                f"Now we have {10 + d} * 7.",
+                f"{10 + d} * 7 = {(10 + d) * 7}.",
+            ],
+            1: [
+                "7 + 3 = 10.",
+                "Now we have 10 * (12 - 5).",
+                f"12 - 5 = {7 + d}.",
+                f"Now we have 10 * {7 + d}.",
+                f"10 * {7 + d} = {10 * (7 + d)}.",
+            ],
+            2: [
+                "7 + 3 = 10.",
+                "Now we have 10 * (12 - 5).",
+                "12 - 5 = 7.",
+                "Now we have 10 * 7.",
+                f"10 * 7 = {70 + d}.",
+            ],
         }[at]
         assert _sentences(text) == [*expected, f"The answer is {answer}."]
         assert answer == expected[-1].split(" = ")[1].rstrip(".") and answer != "70"
@@ -81,8 +106,9 @@ def test_left_to_right_arithmetic_and_every_step_can_be_corrupted():
             "arithmetic", example, judge_pairs.make_rng("t", "x", seed)
         )
         steps = _sentences(text)
-        first, second = (int(s) for s in steps[0].rstrip(".").split(" = ")[1:2] + steps[1].split()[:1])
-        assert first == second  # the next step works from the (possibly wrong) previous result
+        first = int(steps[0].rstrip(".").split(" = ")[-1])
+        assert steps[1] == f"Now we have {first} * 4."
+        assert int(steps[2].split()[0]) == first  # the next step works from the (possibly wrong) result
         seen.add(mistake.split()[1])
         assert answer != "20"
     assert seen == {"1", "2"}
