@@ -4,7 +4,7 @@ examples of three primed families, side by side in one table.
 Each cell is a resumable `fastslow eval` run under ``--out`` (default runs/reasoner), so an
 interrupted benchmark continues where it stopped and a finished one re-prints from its files.
 
-    python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded]
+    python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded] [--tasks arithmetic]
 """
 
 from __future__ import annotations
@@ -37,12 +37,20 @@ def main() -> None:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--batch-size", type=int, default=32, help="rows decoded at once (raise it on a GPU)")
     ap.add_argument("--chunk", type=int, default=16, help="examples per batched step")
+    ap.add_argument("--tasks", default=None, help="only these of the three tasks, comma-separated")
     args = ap.parse_args()
+    settings = SETTINGS
+    if args.tasks:
+        wanted = args.tasks.split(",")
+        unknown = sorted(set(wanted) - {task for task, _ in SETTINGS})
+        if unknown:
+            ap.error(f"unknown task(s) {', '.join(unknown)}: choose from {', '.join(t for t, _ in SETTINGS)}")
+        settings = [(task, knobs) for task, knobs in SETTINGS if task in wanted]
 
     results = {}
     for spec in args.models.split(","):
         model = open_model(spec, args.cache, batch_size=args.batch_size)
-        for task, knobs in SETTINGS:
+        for task, knobs in settings:
             knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
             out = Path(args.out) / f"{spec}-{task}-{knob_tag}"
             config = EvalConfig(
