@@ -5,8 +5,10 @@ For a linear layer ``y = x Wᵀ`` run on the T positions of one example, the wei
 layer's inputs), so its rank is at most T. With the thin QR factorization ``Xᵀ = Q R``,
 ``G = (Dᵀ Rᵀ) Qᵀ``, and because Q has orthonormal columns G has the singular values of the
 out × T matrix ``Dᵀ Rᵀ``, whose squares are the eigenvalues of the T × T matrix
-``R (D Dᵀ) Rᵀ``. An out × in SVD becomes one skinny QR (shared by the layers that read the same
-input: q, k, v; gate, up), one T × T Gram product and a symmetric T × T eigensolve: the statistics
+``R (D Dᵀ) Rᵀ``. R itself is the Cholesky factor of the T × T Gram matrix ``X Xᵀ`` (``Rᵀ R = X Xᵀ``;
+``triangular_factor``). An out × in SVD becomes one T × T Gram matrix of X and its Cholesky factor
+(shared by the layers that read the same input: q, k, v; gate, up), one T × T Gram matrix of D and
+a symmetric T × T eigensolve: the statistics
 Li, Li & Zhou (2024, §3) read off the full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm)
 come out the same.
 
@@ -46,9 +48,7 @@ class Spectrum:
     s_min: float  # the smallest non-zero singular value (0.0 for a zero gradient)
     fro: float  # Frobenius norm
     rank: int  # how many singular values are non-zero
-    path: str = (
-        "lowrank"  # "lowrank" (QR + T × T eigensolve), "dense" (G from D, X) or "full_svd" (autograd G)
-    )
+    path: str = "lowrank"  # "lowrank" (T × T factor of X + eigensolve), "dense" (G from D, X) or "full_svd" (autograd G)
 
     @property
     def ratio(self) -> float:
@@ -76,14 +76,27 @@ def spectrum_of(singular_values: torch.Tensor, path: str, rtol: float = RTOL) ->
 
 
 def use_lowrank(positions: int, out_features: int, in_features: int) -> bool:
-    """The QR route pays off when the gradient's rank bound T is below min(in, out)."""
+    """The low-rank route pays off when the gradient's rank bound T is below min(in, out)."""
     return positions < min(out_features, in_features)
 
 
 def triangular_factor(A: torch.Tensor) -> torch.Tensor:
-    """R of the thin QR factorization of ``Aᵀ`` (A: T × n), in float64: ``Aᵀ = Q R``, R is k × T
-    with k = min(n, T). Only R is computed; Q's orthonormal columns never change singular values."""
-    return torch.linalg.qr(A.detach().to(device="cpu", dtype=torch.float64).T, mode="r").R
+    """An upper-triangular R with ``Rᵀ R = A Aᵀ`` (A: T × n), in float64: the R of the thin QR
+    factorization ``Aᵀ = Q R`` (k × T, k = min(n, T)). Q's orthonormal columns never change singular
+    values, so R is all the spectrum needs.
+
+    For T ≤ n it is the Cholesky factor of the T × T Gram matrix ``A Aᵀ``: one matrix product and a
+    T × T factorization, ~3x faster than Householder QR of the n × T ``Aᵀ`` here. Cholesky is backward
+    stable (``Rᵀ R = A Aᵀ + E`` with ``|E|`` of the order of ε·T·``‖A‖²``), which is the accuracy the
+    Gram route below has anyway. When the Gram matrix is singular to working precision (the same
+    input at two positions: layer 0 sees a repeated token so) Cholesky stops, and QR is taken.
+    """
+    a64 = A.detach().to(device="cpu", dtype=torch.float64)
+    if a64.shape[0] <= a64.shape[1]:
+        lower, info = torch.linalg.cholesky_ex(a64 @ a64.T)
+        if int(info) == 0:
+            return lower.T
+    return torch.linalg.qr(a64.T, mode="r").R
 
 
 def gradient_spectrum(

@@ -277,7 +277,7 @@ def render(run_dir: str | Path) -> Path:
         "# Layer-wise gradients: fast vs slow thinking",
         "",
         f"Model `{model}`, {summary['layers']} layers, projections {', '.join(summary['modules'])}; "
-        f"{'full SVD of autograd gradients' if info.get('path') == 'full_svd' else 'low-rank spectra (QR + T × T eigensolve)'}. "
+        f"{'full SVD of autograd gradients' if info.get('path') == 'full_svd' else 'low-rank spectra (T × T factor of X + eigensolve)'}. "
         "One example at a time: mean cross-entropy over the response tokens, backward, the weight gradient's "
         "singular values (Li, Li & Zhou, 2024).",
         "",

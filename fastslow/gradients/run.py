@@ -8,7 +8,7 @@ gradient (nuclear norm S_sum, S_max, S_min, σ1 ratio, Frobenius norm) -> append
 
 The fast path never asks autograd for a weight gradient: the input embeddings require grad instead
 of the weights, hooks keep each projection's inputs X and output gradients D, and the spectrum of
-``G = Dᵀ X`` comes from a QR of X and a T × T eigensolve (``lowrank.py``). ``exact_svd`` is the paper's way, kept as the
+``G = Dᵀ X`` comes from a T × T factor of X and a T × T eigensolve (``lowrank.py``). ``exact_svd`` is the paper's way, kept as the
 reference: autograd weight gradients and a full SVD of each.
 
 Run it again with the same arguments and it resumes: finished examples are read back (an example
@@ -199,7 +199,7 @@ def backward_lowrank(
 def spectra_lowrank(
     projections: list[Projection], io: dict[str, LayerIO], workers: int | None = None
 ) -> dict[str, Spectrum]:
-    """Each projection's spectrum from its X and D: a shared QR of X and a T × T eigensolve
+    """Each projection's spectrum from its X and D: a shared T × T factor of X and a T × T eigensolve
     (``lowrank.py``), the layers spread over ``workers`` threads (``parallel.py``)."""
     return map_layers(projections, lambda shard: _spectra_lowrank(shard, io), workers)
 

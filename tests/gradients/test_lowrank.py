@@ -73,6 +73,23 @@ def test_shared_input_factor_gives_the_same_spectrum():
     assert gradient_spectrum(D, X, x_factor=triangular_factor(X)) == gradient_spectrum(D, X)
 
 
+@pytest.mark.parametrize("repeats", [False, True])
+def test_triangular_factor_is_the_r_of_the_qr(repeats):
+    # Cholesky of X Xᵀ where it holds; Householder QR where X Xᵀ is singular (a repeated row).
+    g = torch.Generator().manual_seed(4)
+    X = torch.randn(12, 40, generator=g, dtype=torch.float64)
+    if repeats:
+        X[7] = X[2]
+    R = triangular_factor(X)
+    qr_r = torch.linalg.qr(X.T, mode="r").R
+    assert torch.allclose(R.T @ R, X @ X.T, rtol=1e-12, atol=1e-12 * float((X @ X.T).abs().max()))
+    assert torch.equal(R, R.triu())
+    if repeats:  # Cholesky stopped: the factor is QR's own
+        assert torch.equal(R, qr_r)
+    else:  # R is unique up to the signs of its rows: QR's R up to them
+        assert torch.allclose(R.abs(), qr_r.abs(), atol=1e-10)
+
+
 def test_zero_gradient_and_tolerance():
     zero = gradient_spectrum(torch.zeros(4, 20), torch.randn(4, 10))
     assert (zero.s_sum, zero.s_max, zero.s_min, zero.rank, zero.ratio) == (0.0, 0.0, 0.0, 0, 0.0)
