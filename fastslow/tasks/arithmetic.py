@@ -196,6 +196,15 @@ def parse_question(question: str) -> tuple[str, str]:
     return match.group(1).strip(), "left_to_right" if _LTR_PHRASE in question else "parens"
 
 
+def expression_of(example: Example) -> tuple[str, str]:
+    """An example's expression and style: from its meta when the generator recorded them, else
+    read back from the question."""
+    meta = example.meta
+    if meta.get("expression") and meta.get("style"):
+        return str(meta["expression"]), str(meta["style"])
+    return parse_question(example.question)
+
+
 def steps_of(question: str) -> list[Step]:
     """The operations a question made by ``question_for`` needs, in order, read back from its text."""
     return [step for step, _ in solve(*parse_question(question))]
@@ -250,9 +259,4 @@ def cot_solution(example: Example) -> str:
 
     '7 + 3 = 10. Now we have 10 * (12 - 5). 12 - 5 = 7. Now we have 10 * 7. 10 * 7 = 70. The answer is 70.'
     """
-    meta = example.meta
-    if meta.get("expression") and meta.get("style"):
-        expression, style = str(meta["expression"]), str(meta["style"])
-    else:
-        expression, style = parse_question(example.question)
-    return solution_text(solve(expression, style))
+    return solution_text(solve(*expression_of(example)))

@@ -85,11 +85,7 @@ def parts_of(question: str) -> tuple[str, list[str]]:
 
 def _arithmetic_solution(example: Example, at: int, delta: int) -> list[tuple[arithmetic.Step, str | None]]:
     """The worked operations of an arithmetic question, step ``at`` off by ``delta``."""
-    meta = example.meta
-    if meta.get("expression") and meta.get("style"):
-        expression, style = str(meta["expression"]), str(meta["style"])
-    else:
-        expression, style = arithmetic.parse_question(example.question)
+    expression, style = arithmetic.expression_of(example)
     return arithmetic.solve(expression, style, mistake=(at, delta))
 
 
