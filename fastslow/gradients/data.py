@@ -124,7 +124,8 @@ def simplified_cot(family: str, example: Example, detailed: str) -> str:
     answer = answer_sentence(example.answer)
     if family == "arithmetic":
         # The last operation shows the intermediate results as its operands.
-        return f"{arithmetic.steps_of(example.question)[-1].equation()}. {answer}"
+        last, _ = arithmetic.solve(*arithmetic.expression_of(example))[-1]
+        return f"{last.equation()}. {answer}"
     if family in ("distractor_arithmetic", "sycophancy"):
         return f"{', '.join(_EQUATION.findall(detailed))}. {answer}"
     if family == "last_letters":

@@ -156,7 +156,12 @@ def solve(
     ``mistake=(at, delta)`` puts step ``at``'s result off by ``delta`` and carries the error through
     the later steps (the wrong solutions of ``judge_pairs``).
     """
-    tree = _parse(expression, style)
+    return _solve_tree(_parse(expression, style), style == "left_to_right", mistake)
+
+
+def _solve_tree(
+    tree: Node, flat: bool, mistake: tuple[int, int] | None = None
+) -> list[tuple[Step, str | None]]:
     solved: list[tuple[Step, str | None]] = []
 
     def work(a: int, op: str, b: int) -> Step:
@@ -165,7 +170,7 @@ def solve(
 
     while not isinstance(tree, int):
         tree, step = _reduce_first(tree, work)
-        solved.append((step, None if isinstance(tree, int) else _render(tree, style == "left_to_right")))
+        solved.append((step, None if isinstance(tree, int) else _render(tree, flat)))
     return solved
 
 
@@ -227,12 +232,14 @@ def make_examples(
     def draw() -> Example:
         while True:
             if style == "parens":
-                expression = _render(_random_tree(rng, steps))
+                tree = _random_tree(rng, steps)
             else:
                 numbers = [rng.randint(LOW, HIGH) for _ in range(steps + 1)]
                 ops = [rng.choice(tuple(_OPS)) for _ in range(steps)]
-                expression = _render(_chain(numbers, ops), flat=True)
-            trace = [step for step, _ in solve(expression, style)]
+                tree = _chain(numbers, ops)
+            flat = style == "left_to_right"
+            expression = _render(tree, flat)
+            trace = [step for step, _ in _solve_tree(tree, flat)]
             if all(abs(s.result) <= LIMIT for s in trace):
                 break
         return Example(

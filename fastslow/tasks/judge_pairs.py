@@ -83,18 +83,13 @@ def parts_of(question: str) -> tuple[str, list[str]]:
 # Wrong solutions: the source's solution with one corrupted step, carried through
 
 
-def _arithmetic_solution(example: Example, at: int, delta: int) -> list[tuple[arithmetic.Step, str | None]]:
-    """The worked operations of an arithmetic question, step ``at`` off by ``delta``."""
-    expression, style = arithmetic.expression_of(example)
-    return arithmetic.solve(expression, style, mistake=(at, delta))
-
-
 def _wrong_arithmetic(example: Example, rng: random.Random) -> tuple[str, str, str]:
-    solved = _arithmetic_solution(example, -1, 0)
+    expression, style = arithmetic.expression_of(example)
+    solved = arithmetic.solve(expression, style)
     n, right = len(solved), solved[-1][0].result
     tries = [(rng.randrange(n), rng.choice(DELTAS)) for _ in range(20)] + [(n - 1, rng.choice(DELTAS))]
     for at, delta in tries:  # a corrupted step multiplied by 0 later changes nothing: draw again
-        wrong = _arithmetic_solution(example, at, delta)
+        wrong = arithmetic.solve(expression, style, mistake=(at, delta))
         result = wrong[-1][0].result
         if result != right:
             return arithmetic.solution_text(wrong), str(result), f"step {at + 1} off by {delta:+d}"
