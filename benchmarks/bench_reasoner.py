@@ -5,6 +5,7 @@ Each cell is a resumable `fastslow eval` run under ``--out`` (default runs/reaso
 interrupted benchmark continues where it stopped and a finished one re-prints from its files.
 
     python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded] [--tasks arithmetic]
+        [--seed 1] [--param sc.temperature=0.5]
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="rows decoded at once (raise it on a GPU)")
     ap.add_argument("--chunk", type=int, default=16, help="examples per batched step")
     ap.add_argument("--tasks", default=None, help="only these of the three tasks, comma-separated")
+    ap.add_argument("--seed", type=int, default=0, help="task generation seed: another seed, other held-out examples")
+    ap.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="[METHOD.]KEY=VALUE",
+        help="strategy parameter, after the benchmark's own (repeatable)",
+    )
     args = ap.parse_args()
     settings = SETTINGS
     if args.tasks:
@@ -59,7 +68,8 @@ def main() -> None:
                 task=task,
                 knobs=knobs,
                 limit=args.limit,
-                params=PARAMS,
+                seed=args.seed,
+                params=PARAMS + args.param,
                 chunk=args.chunk,
             )
             print(f"== {spec} on {task} ({knob_tag}) -> {out}", flush=True)
