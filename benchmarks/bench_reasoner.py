@@ -39,7 +39,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="rows decoded at once (raise it on a GPU)")
     ap.add_argument("--chunk", type=int, default=16, help="examples per batched step")
     ap.add_argument("--tasks", default=None, help="only these of the three tasks, comma-separated")
-    ap.add_argument("--seed", type=int, default=0, help="task generation seed: another seed, other held-out examples")
+    ap.add_argument(
+        "--seed", type=int, default=0, help="task generation seed: another seed, other held-out examples"
+    )
     ap.add_argument(
         "--param",
         action="append",
