@@ -8,7 +8,8 @@ ran with the other's data evicting its working set, which added ~25% to both.) T
 forward+backward and the spectra of all 210 projection gradients (30 layers x q, k, v, o, gate, up,
 down).
 
-- fast: hooks keep X and D, no weight gradient is computed, S from a T x T factor of X and a T x T eigensolve (float64)
+- fast: hooks keep X and D, no weight gradient is computed, S from a T x T factor of X and a T x T
+  eigensolve (float64)
 - full: autograd weight gradients, the singular values of each in float64 (``--exact-svd``, our reference)
 - paper: the same gradients, each SVD'd as Li, Li & Zhou's code does (``get_gradient_values.py``:
   ``_, S, _ = torch.linalg.svd(param.grad)``, float32, with both full sets of singular vectors, which

@@ -5,12 +5,11 @@ For a linear layer ``y = x Wᵀ`` run on the T positions of one example, the wei
 layer's inputs), so its rank is at most T. With the thin QR factorization ``Xᵀ = Q R``,
 ``G = (Dᵀ Rᵀ) Qᵀ``, and because Q has orthonormal columns G has the singular values of the
 out × T matrix ``Dᵀ Rᵀ``, whose squares are the eigenvalues of the T × T matrix
-``R (D Dᵀ) Rᵀ``. R itself is the Cholesky factor of the T × T Gram matrix ``X Xᵀ`` (``Rᵀ R = X Xᵀ``;
-``triangular_factor``). An out × in SVD becomes one T × T Gram matrix of X and its Cholesky factor
-(shared by the layers that read the same input: q, k, v; gate, up), one T × T Gram matrix of D and
-a symmetric T × T eigensolve: the statistics
-Li, Li & Zhou (2024, §3) read off the full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm)
-come out the same.
+``R (D Dᵀ) Rᵀ``. R itself is the Cholesky factor of the T × T Gram matrix ``X Xᵀ``
+(``Rᵀ R = X Xᵀ``; ``triangular_factor``). An out × in SVD becomes one T × T Gram matrix of X and its
+Cholesky factor (shared by the layers that read the same input: q, k, v; gate, up), one T × T Gram
+matrix of D and a symmetric T × T eigensolve: the statistics Li, Li & Zhou (2024, §3) read off the
+full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm) come out the same.
 
 Numerics: everything runs in float64 on the CPU, whatever the model's device or dtype. Going
 through a Gram matrix squares the singular values, so a singular value σ carries an absolute
@@ -48,7 +47,8 @@ class Spectrum:
     s_min: float  # the smallest non-zero singular value (0.0 for a zero gradient)
     fro: float  # Frobenius norm
     rank: int  # how many singular values are non-zero
-    path: str = "lowrank"  # "lowrank" (T × T factor of X + eigensolve), "dense" (G from D, X) or "full_svd" (autograd G)
+    # "lowrank" (T × T factor of X + eigensolve), "dense" (G from D, X) or "full_svd" (autograd G)
+    path: str = "lowrank"
 
     @property
     def ratio(self) -> float:
@@ -89,8 +89,9 @@ def triangular_factor(A: torch.Tensor) -> torch.Tensor:
     T × T factorization: ~3x faster than Householder QR of the n × T ``Aᵀ`` for one factor (random
     matrices of the embedded model's shapes, one thread), and an example's spectra went from 0.44 s
     to 0.39 s (``benchmarks/RESULTS.md``). Cholesky is backward stable (``Rᵀ R = A Aᵀ + E`` with
-    ``|E|`` of the order of ε·T·``‖A‖²``), which is the accuracy the Gram route below has anyway. When the Gram matrix is singular to working precision (the same
-    input at two positions: layer 0 sees a repeated token so) Cholesky stops, and QR is taken.
+    ``|E|`` of the order of ε·T·``‖A‖²``), which is the accuracy the Gram route below has anyway.
+    When the Gram matrix is singular to working precision (the same input at two positions, as
+    layer 0 sees for a repeated token), Cholesky stops and QR is taken.
     """
     a64 = A.detach().to(device="cpu", dtype=torch.float64)
     if a64.shape[0] <= a64.shape[1]:

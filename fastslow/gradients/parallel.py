@@ -1,14 +1,15 @@
 """Spread the per-projection spectra over the CPU cores, layer by layer.
 
-One example's spectra are ~200 small, independent problems (a factor of X, a Gram product and an eigensolve
-of a few hundred rows each, or one full SVD). Torch's own threads barely speed up a problem that
-small: measured here on 2 cores, the low-rank spectra of the embedded model took 0.83 s an example
-with 2 intra-op threads against 0.89 s with 1. Giving each core whole problems instead does: 2
-worker threads of 1 intra-op thread each took 0.47 s (torch releases the GIL inside its kernels).
+One example's spectra are ~200 small, independent problems (a factor of X, a Gram product and an
+eigensolve of a few hundred rows each, or one full SVD). Torch's own threads barely speed up a
+problem that small: measured here on 2 cores, the low-rank spectra of the embedded model took 0.83 s
+an example with 2 intra-op threads against 0.89 s with 1. Giving each core whole problems instead
+does: 2 worker threads of 1 intra-op thread each took 0.47 s (torch releases the GIL inside its
+kernels).
 
-Work is split by layer, so that the projections sharing an input (q, k, v; gate, up) share its factor
-within one worker; layers are dealt out in turn for balance. Both the fast path and the full-SVD
-reference run through here, so ``benchmarks/bench_gradients.py`` compares like with like.
+Work is split by layer, so that the projections sharing an input (q, k, v; gate, up) share its
+factor within one worker; layers are dealt out in turn for balance. Both the fast path and the
+full-SVD reference run through here, so ``benchmarks/bench_gradients.py`` compares like with like.
 """
 
 from __future__ import annotations

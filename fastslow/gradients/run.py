@@ -8,8 +8,8 @@ gradient (nuclear norm S_sum, S_max, S_min, σ1 ratio, Frobenius norm) -> append
 
 The fast path never asks autograd for a weight gradient: the input embeddings require grad instead
 of the weights, hooks keep each projection's inputs X and output gradients D, and the spectrum of
-``G = Dᵀ X`` comes from a T × T factor of X and a T × T eigensolve (``lowrank.py``). ``exact_svd`` is the paper's way, kept as the
-reference: autograd weight gradients and a full SVD of each.
+``G = Dᵀ X`` comes from a T × T factor of X and a T × T eigensolve (``lowrank.py``). ``exact_svd``
+is the paper's way, kept as the reference: autograd weight gradients and a full SVD of each.
 
 Run it again with the same arguments and it resumes: finished examples are read back (an example
 cut short by an interruption is dropped and redone), so a resumed run ends with the same rows as an

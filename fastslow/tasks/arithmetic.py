@@ -210,11 +210,6 @@ def expression_of(example: Example) -> tuple[str, str]:
     return parse_question(example.question)
 
 
-def steps_of(question: str) -> list[Step]:
-    """The operations a question made by ``question_for`` needs, in order, read back from its text."""
-    return [step for step, _ in solve(*parse_question(question))]
-
-
 def make_examples(
     n: int, seed: int = 0, split: str = "test", steps: int = DEFAULT_STEPS, style: str = "parens"
 ) -> list[Example]:
