@@ -1,0 +1,104 @@
+"""Where self-consistency gains and loses against chain-of-thought, read from `fastslow eval` runs.
+
+For each run directory (one task, with `cot` and `sc` in its traces.jsonl): accuracy of each, the
+questions sc fixes and breaks, how often a single sampled chain is right, how many questions no
+sample gets right, and the vote's mean agreement. On arithmetic runs it also tallies the first
+operation of every chain (its operands are always numbers of the question) by operator and by the
+sign of the result: how often the model works it out wrong.
+
+    python benchmarks/sc_vs_cot.py runs/reasoner/embedded-reasoner-arithmetic-steps3 [more run dirs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastslow.tasks.answers import score_answer
+from fastslow.tasks.arithmetic import parse_question, solve
+
+# The first sentence of an arithmetic chain: "5 - 12 = -(12 - 5) = -7" (operands, then its forms).
+_FIRST_STEP = re.compile(r"\s*(-?\d+) ([-+*]) \(?(-?\d+)\)? = (.*)")
+
+
+def read_traces(run_dir: Path) -> tuple[str, str, dict[tuple[str, str], dict[str, Any]]]:
+    """The task's name and answer kind, and the traces keyed by (method, example id)."""
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    rows = {}
+    with open(run_dir / "traces.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            rows[(row["method"], row["example_id"])] = row
+    return summary["task"], summary["kind"], rows
+
+
+def paired(kind: str, rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """cot against sc on the examples both answered."""
+    ids = sorted(e for m, e in rows if m == "cot" and ("sc", e) in rows)
+    if not ids:
+        raise SystemExit("no example has both a cot and an sc trace")
+    cot = {e: rows[("cot", e)]["score"] for e in ids}
+    sc = {e: rows[("sc", e)]["score"] for e in ids}
+    samples = right = none_right = 0
+    for e in ids:
+        row = rows[("sc", e)]
+        hits = [score_answer(a, row["reference"], kind) for a in row["meta"]["answers"]]
+        samples += len(hits)
+        right += sum(hits)
+        none_right += not any(hits)
+    return {
+        "n": len(ids),
+        "cot": sum(cot.values()),
+        "sc": sum(sc.values()),
+        "fixes": sum(sc[e] > cot[e] for e in ids),
+        "breaks": sum(sc[e] < cot[e] for e in ids),
+        "sampled_right": right / samples,
+        "no_sample_right": none_right,
+        "agreement": sum(rows[("sc", e)]["meta"]["agreement"] for e in ids) / len(ids),
+    }
+
+
+def first_operation_errors(rows: dict[tuple[str, str], dict[str, Any]], method: str) -> dict[str, list[int]]:
+    """[wrong, tried] per first operation, keyed like '- negative': chains of ``method`` whose first
+    sentence works out the question's first operation (other first sentences are left out)."""
+    tally: dict[str, list[int]] = {}
+    for (m, _), row in rows.items():
+        if m != method:
+            continue
+        step = solve(*parse_question(row["question"]))[0][0]
+        key = f"{step.op} {'negative' if step.result < 0 else 'non-negative'}"
+        for output in (o for s in row["steps"] for o in s["outputs"]):
+            match = _FIRST_STEP.match(output.split(". ")[0])
+            if match is None or (int(match[1]), match[2], int(match[3])) != (step.left, step.op, step.right):
+                continue
+            numbers = re.findall(r"-?\d+", match[4])
+            counts = tally.setdefault(key, [0, 0])
+            counts[0] += not numbers or int(numbers[-1]) != step.result
+            counts[1] += 1
+    return dict(sorted(tally.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="`fastslow eval` run directories")
+    args = ap.parse_args()
+    for run_dir in args.runs:
+        task, kind, rows = read_traces(run_dir)
+        p = paired(kind, rows)
+        print(
+            f"{run_dir}: cot {p['cot']:.0f}/{p['n']}, sc {p['sc']:.0f}/{p['n']} "
+            f"(fixes {p['fixes']}, breaks {p['breaks']}); a sampled chain right {p['sampled_right']:.1%}; "
+            f"no sample right on {p['no_sample_right']}; mean agreement {p['agreement']:.2f}"
+        )
+        if task == "arithmetic":
+            for method in ("cot", "sc"):
+                errors = first_operation_errors(rows, method)
+                cells = ", ".join(f"{k} {wrong}/{tried}" for k, (wrong, tried) in errors.items())
+                print(f"  first operation wrong ({method}): {cells}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""benchmarks/sc_vs_cot.py: the cot/sc pairing and the first-operation tally, on a hand-made run."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "sc_vs_cot", Path(__file__).resolve().parents[1] / "benchmarks" / "sc_vs_cot.py"
+)
+sc_vs_cot = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(sc_vs_cot)
+
+Q1 = "What is (5 - 12) + 3? Work out what is inside the parentheses first."  # -7 + 3 = -4
+Q2 = "What is (4 * 3) + 2? Work out what is inside the parentheses first."  # 12 + 2 = 14
+
+
+def _row(method, eid, question, reference, score, outputs, answers=None):
+    row = {
+        "method": method,
+        "example_id": eid,
+        "question": question,
+        "reference": reference,
+        "score": score,
+        "steps": [{"name": "sample", "outputs": outputs}],
+        "meta": {},
+    }
+    if answers is not None:
+        row["meta"] = {"answers": answers, "agreement": max(answers.count(a) for a in answers) / len(answers)}
+    return row
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    right1 = " 5 - 12 = -(12 - 5) = -7. Now we have -7 + 3. -7 + 3 = -(7 - 3) = -4. The answer is -4."
+    wrong1 = " 5 - 12 = -(12 - 5) = -6. Now we have -6 + 3. -6 + 3 = -(6 - 3) = -3. The answer is -3."
+    right2 = " 4 * 3 = 12. Now we have 12 + 2. 12 + 2 = 14. The answer is 14."
+    skipped = " 3 + 2 = 5. The answer is 5."  # its first sentence is not the question's first operation
+    rows = [
+        _row("cot", "a-0", Q1, "-4", 1.0, [right1]),
+        _row("sc", "a-0", Q1, "-4", 0.0, [wrong1, wrong1, right1], ["-3", "-3", "-4"]),
+        _row("cot", "a-1", Q2, "14", 0.0, [skipped]),
+        _row("sc", "a-1", Q2, "14", 1.0, [right2, right2, skipped], ["14", "14", "5"]),
+    ]
+    (tmp_path / "traces.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "summary.json").write_text(json.dumps({"task": "arithmetic", "kind": "number"}))
+    return tmp_path
+
+
+def test_paired_counts_fixes_breaks_and_sampled_accuracy(run_dir):
+    task, kind, rows = sc_vs_cot.read_traces(run_dir)
+    assert (task, kind) == ("arithmetic", "number")
+    p = sc_vs_cot.paired(kind, rows)
+    assert (p["n"], p["cot"], p["sc"], p["fixes"], p["breaks"]) == (2, 1.0, 1.0, 1, 1)
+    assert p["sampled_right"] == pytest.approx(3 / 6)
+    assert p["no_sample_right"] == 0
+    assert p["agreement"] == pytest.approx(2 / 3)
+
+
+def test_first_operation_errors_by_operator_and_sign(run_dir):
+    _, _, rows = sc_vs_cot.read_traces(run_dir)
+    assert sc_vs_cot.first_operation_errors(rows, "sc") == {"* non-negative": [0, 2], "- negative": [2, 3]}
+    assert sc_vs_cot.first_operation_errors(rows, "cot") == {"- negative": [0, 1]}
+
+
+def test_the_script_prints_both(run_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["sc_vs_cot.py", str(run_dir)])
+    sc_vs_cot.main()
+    out = capsys.readouterr().out
+    assert "cot 1/2, sc 1/2 (fixes 1, breaks 1); a sampled chain right 50.0%" in out
+    assert "first operation wrong (sc): * non-negative 0/2, - negative 2/3" in out
