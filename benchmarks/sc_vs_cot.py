@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fastslow.runlog import read_rows
 from fastslow.tasks.answers import score_answer
 from fastslow.tasks.arithmetic import parse_question, solve
 
@@ -27,11 +28,7 @@ _FIRST_STEP = re.compile(r"\s*(-?\d+) ([-+*]) \(?(-?\d+)\)? = (.*)")
 def read_traces(run_dir: Path) -> tuple[str, str, dict[tuple[str, str], dict[str, Any]]]:
     """The task's name and answer kind, and the traces keyed by (method, example id)."""
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    rows = {}
-    with open(run_dir / "traces.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            rows[(row["method"], row["example_id"])] = row
+    rows = {(row["method"], row["example_id"]): row for row in read_rows(run_dir / "traces.jsonl")}
     return summary["task"], summary["kind"], rows
 
 
