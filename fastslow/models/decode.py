@@ -7,6 +7,11 @@ batch (and its slice of the KV cache, ``Cache.batch_select_indices``) as soon as
 end-of-sequence token or one of the stop strings, so each step costs only the rows still running.
 ``benchmarks/bench_sampling.py`` measures it against ``generate``.
 
+Samples of one prompt share its prefill: with ``repeats``, each prompt row is run through the model
+once and its KV cache copied to one row per sample (``Cache.batch_select_indices`` with repeated
+indices), instead of computing the same prompt K times. On a CPU the prompt pass of a batch of 32
+sampled rows was about a tenth of the batch's time.
+
 Sampling is the same as ``generate(do_sample=True, temperature=T, top_p=p, top_k=0)``:
 transformers' own temperature and top-p warpers, then a multinomial draw from a seeded generator.
 ``temperature <= 0`` is greedy. Log-probabilities are taken from the raw (unwarped) logits, as
@@ -41,11 +46,14 @@ def decode(
     seed: int = 0,
     logprobs: bool = False,
     stop: Callable[[list[int]], bool] | None = None,
+    repeats: list[int] | None = None,
 ) -> list[Decoded]:
     """Generate up to ``max_new_tokens`` for each row of a left-padded batch.
 
     ``stop(tokens)`` is asked after every new token of a row (its generated tokens so far) and
-    ends that row when it returns True.
+    ends that row when it returns True. ``repeats[i]`` (default 1) is how many rows prompt row ``i``
+    becomes after its prompt pass: the result has ``sum(repeats)`` rows, each prompt's copies side
+    by side, each copy sampled on its own.
     """
     import torch
     from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
@@ -61,7 +69,9 @@ def decode(
     cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     eos = torch.tensor(eos_ids, device=input_ids.device)
 
-    rows = input_ids.shape[0]
+    if repeats is not None and (len(repeats) != input_ids.shape[0] or min(repeats) < 1):
+        raise ValueError(f"repeats must give a count >= 1 for each of {input_ids.shape[0]} prompt rows")
+    rows = sum(repeats) if repeats is not None else input_ids.shape[0]
     out_tokens: list[list[int]] = [[] for _ in range(rows)]
     out_logprob = [0.0] * rows
     stopped = [False] * rows
@@ -74,8 +84,16 @@ def decode(
         )
         cache = getattr(out, cache_arg)
         next_position = positions[:, -1] + 1
+        last_logits = out.logits[:, -1, :]
+        if rows != input_ids.shape[0]:  # one row per sample from here on: copy each prompt's state
+            index = torch.repeat_interleave(
+                torch.arange(len(repeats), device=input_ids.device),  # type: ignore[arg-type]
+                torch.tensor(repeats, device=input_ids.device),
+            )
+            cache.batch_select_indices(index)
+            mask, next_position, last_logits = mask[index], next_position[index], last_logits[index]
         for step in range(max_new_tokens):
-            logits = out.logits[:, -1, :].float()
+            logits = last_logits.float()
             if greedy:
                 chosen = logits.argmax(dim=-1)
             else:
@@ -108,5 +126,6 @@ def decode(
                 use_cache=True,
                 **{cache_arg: cache},
             )
+            last_logits = out.logits[:, -1, :]
             next_position = next_position + 1
     return [Decoded(out_tokens[r], out_logprob[r] if logprobs else None, stopped[r]) for r in range(rows)]

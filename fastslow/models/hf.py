@@ -2,8 +2,8 @@
 
 Requests are expanded into one row per sample; rows that share sampling settings are decoded
 together in batches with left padding, and the ``n`` samples of one prompt sit side by side in a
-batch. On a CPU this is the main lever: ``benchmarks/bench_sampling.py`` measures it against one
-``generate`` call per sample. The decode loop (``decode.py``) drops each row from the batch as soon
+batch, sharing one pass over the prompt. On a CPU this is the main lever:
+``benchmarks/bench_sampling.py`` measures it against one ``generate`` call per sample. The decode loop (``decode.py``) drops each row from the batch as soon
 as it stops, so a batch no longer runs at full width until its longest row ends.
 """
 
@@ -118,9 +118,16 @@ class HFModel:
     def _generate_rows(self, rows: list[_Row], settings: Request) -> list[tuple[str, int, str, float | None]]:
         from fastslow.models.decode import decode
 
-        enc = self.tokenizer(
-            [row.prompt for row in rows], return_tensors="pt", padding=True, add_special_tokens=False
-        )
+        # The samples of one request sit side by side: its prompt is run once and shared.
+        prompts: list[str] = []
+        repeats: list[int] = []
+        for row, before in zip(rows, [None, *rows[:-1]]):
+            if before is not None and before.request_index == row.request_index:
+                repeats[-1] += 1
+            else:
+                prompts.append(row.prompt)
+                repeats.append(1)
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         stops = list(settings.stop)
 
         def hit_stop(tokens: list[int]) -> bool:
@@ -140,6 +147,7 @@ class HFModel:
             seed=seed,
             logprobs=settings.logprobs,
             stop=hit_stop if stops else None,
+            repeats=repeats,
         )
         results = []
         eos = set(self.eos_ids)

@@ -129,3 +129,44 @@ def test_the_embedded_backend_greedy_equals_transformers_generate(embedded):
             [t for t in out if t not in embedded.eos_ids], skip_special_tokens=True
         )
         assert c.texts[0] == truncate_at_stop(text, r.stop)[0]
+
+
+REPEATS = [2, 1, 3]
+
+
+def expanded(prompts, repeats):
+    return [p for p, r in zip(prompts, repeats) for _ in range(r)]
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_shared_prompt_pass_gives_what_one_row_per_sample_gives(tiny, temperature):
+    """repeats runs each prompt once and copies its cache; the samples must not change."""
+    ids, mask = left_padded(PROMPTS)
+    shared = decode(
+        tiny, ids, mask, 12, [EOS], temperature=temperature, seed=3, logprobs=True, repeats=REPEATS
+    )
+    ids_x, mask_x = left_padded(expanded(PROMPTS, REPEATS))
+    separate = decode(tiny, ids_x, mask_x, 12, [EOS], temperature=temperature, seed=3, logprobs=True)
+    assert len(shared) == sum(REPEATS)
+    assert [d.tokens for d in shared] == [d.tokens for d in separate]
+    assert [d.logprob for d in shared] == pytest.approx([d.logprob for d in separate], abs=1e-9)
+    assert [d.stopped for d in shared] == [d.stopped for d in separate]
+    if temperature > 0:  # the copies of one prompt are sampled each on its own
+        assert shared[3].tokens != shared[4].tokens or shared[4].tokens != shared[5].tokens
+
+
+def test_shared_prompt_samples_are_the_teacher_forced_continuations(tiny):
+    ids, mask = left_padded(PROMPTS)
+    got = decode(tiny, ids, mask, 8, [EOS], temperature=0.9, seed=5, logprobs=True, repeats=REPEATS)
+    for prompt, d in zip(expanded(PROMPTS, REPEATS), got):
+        with torch.no_grad():
+            logp = torch.log_softmax(tiny(torch.tensor([prompt + d.tokens])).logits[0].float(), dim=-1)
+        expected = sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(d.tokens))
+        assert d.logprob == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("repeats", [[1, 2], [1, 0, 2]])
+def test_repeats_must_count_each_prompt_row(tiny, repeats):
+    ids, mask = left_padded(PROMPTS)
+    with pytest.raises(ValueError, match="repeats"):
+        decode(tiny, ids, mask, 4, [EOS], repeats=repeats)
