@@ -3,8 +3,9 @@
 Requests are expanded into one row per sample; rows that share sampling settings are decoded
 together in batches with left padding, and the ``n`` samples of one prompt sit side by side in a
 batch, sharing one pass over the prompt. On a CPU this is the main lever:
-``benchmarks/bench_sampling.py`` measures it against one ``generate`` call per sample. The decode loop (``decode.py``) drops each row from the batch as soon
-as it stops, so a batch no longer runs at full width until its longest row ends.
+``benchmarks/bench_sampling.py`` measures it against one ``generate`` call per sample. The decode
+loop (``decode.py``) drops each row from the batch as soon as it stops, so a batch no longer runs
+at full width until its longest row ends.
 """
 
 from __future__ import annotations
