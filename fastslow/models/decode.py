@@ -86,10 +86,7 @@ def decode(
         next_position = positions[:, -1] + 1
         last_logits = out.logits[:, -1, :]
         if rows != input_ids.shape[0]:  # one row per sample from here on: copy each prompt's state
-            index = torch.repeat_interleave(
-                torch.arange(len(repeats), device=input_ids.device),  # type: ignore[arg-type]
-                torch.tensor(repeats, device=input_ids.device),
-            )
+            index = torch.repeat_interleave(torch.tensor(repeats, device=input_ids.device))  # [0, 0, 1, ...]
             cache.batch_select_indices(index)
             mask, next_position, last_logits = mask[index], next_position[index], last_logits[index]
         for step in range(max_new_tokens):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,8 @@ class HFModel:
         from fastslow.models.decode import decode
 
         # The samples of one request sit side by side: its prompt is run once and shared.
-        prompts: list[str] = []
-        repeats: list[int] = []
-        for row, before in zip(rows, [None, *rows[:-1]]):
-            if before is not None and before.request_index == row.request_index:
-                repeats[-1] += 1
-            else:
-                prompts.append(row.prompt)
-                repeats.append(1)
+        groups = [list(g) for _, g in groupby(rows, key=lambda row: row.request_index)]
+        prompts, repeats = [g[0].prompt for g in groups], [len(g) for g in groups]
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         stops = list(settings.stop)
 
