@@ -2,7 +2,8 @@
 
 For each run directory (one task, with `cot` and `sc` in its traces.jsonl): accuracy of each, the
 questions sc fixes and breaks, how often a single sampled chain is right, how many questions no
-sample gets right, and the vote's mean agreement. On arithmetic runs it also tallies the first
+sample gets right, and the vote's mean agreement; with several runs, the pooled paired difference
+sc - cot with a 95% interval. On arithmetic runs it also tallies the first
 operation of every chain (its operands are always numbers of the question) by operator and by the
 sign of the result: how often the model works it out wrong.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,19 @@ def paired(kind: str, rows: dict[tuple[str, str], dict[str, Any]]) -> dict[str, 
     }
 
 
+def pooled_difference(runs: list[dict[str, Any]]) -> tuple[int, float, float, float]:
+    """Over the questions of all ``runs``: their number, and sc's accuracy minus cot's with a 95%
+    interval. Paired: each question contributes +1 (sc fixes it), -1 (sc breaks it) or 0, so the
+    interval is the normal one for the mean of those differences."""
+    n = sum(r["n"] for r in runs)
+    fixes = sum(r["fixes"] for r in runs)
+    breaks = sum(r["breaks"] for r in runs)
+    mean = (fixes - breaks) / n
+    variance = ((fixes + breaks) / n - mean**2) * n / max(n - 1, 1)
+    half = 1.96 * math.sqrt(variance / n)
+    return n, mean, mean - half, mean + half
+
+
 def first_operation_errors(rows: dict[tuple[str, str], dict[str, Any]], method: str) -> dict[str, list[int]]:
     """[wrong, tried] per first operation, keyed like '- negative': chains of ``method`` whose first
     sentence works out the question's first operation (other first sentences are left out)."""
@@ -82,9 +97,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="`fastslow eval` run directories")
     args = ap.parse_args()
+    pooled = []
     for run_dir in args.runs:
         task, kind, rows = read_traces(run_dir)
         p = paired(kind, rows)
+        pooled.append(p)
         print(
             f"{run_dir}: cot {p['cot']:.0f}/{p['n']}, sc {p['sc']:.0f}/{p['n']} "
             f"(fixes {p['fixes']}, breaks {p['breaks']}); a sampled chain right {p['sampled_right']:.1%}; "
@@ -95,6 +112,13 @@ def main() -> None:
                 errors = first_operation_errors(rows, method)
                 cells = ", ".join(f"{k} {wrong}/{tried}" for k, (wrong, tried) in errors.items())
                 print(f"  first operation wrong ({method}): {cells}")
+    if len(pooled) > 1:
+        n, mean, low, high = pooled_difference(pooled)
+        cot, sc = sum(p["cot"] for p in pooled), sum(p["sc"] for p in pooled)
+        print(
+            f"pooled over {len(pooled)} runs: cot {cot:.0f}/{n}, sc {sc:.0f}/{n}; "
+            f"sc - cot {mean:+.1%} [95% {low:+.1%} to {high:+.1%}] (paired)"
+        )
 
 
 if __name__ == "__main__":

@@ -70,3 +70,19 @@ def test_the_script_prints_both(run_dir, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "cot 1/2, sc 1/2 (fixes 1, breaks 1); a sampled chain right 50.0%" in out
     assert "first operation wrong (sc): * non-negative 0/2, - negative 2/3" in out
+
+
+def test_pooled_difference_is_the_paired_mean_with_its_interval():
+    # 10 questions: sc fixes 3 and breaks 1, so the differences are 1, 1, 1, -1 and six 0s.
+    runs = [{"n": 4, "fixes": 2, "breaks": 1}, {"n": 6, "fixes": 1, "breaks": 0}]
+    n, mean, low, high = sc_vs_cot.pooled_difference(runs)
+    diffs = [1, 1, 1, -1] + [0] * 6
+    sd = (sum((d - 0.2) ** 2 for d in diffs) / 9) ** 0.5
+    assert (n, mean) == (10, pytest.approx(0.2))
+    assert (low, high) == (pytest.approx(0.2 - 1.96 * sd / 10**0.5), pytest.approx(0.2 + 1.96 * sd / 10**0.5))
+
+
+def test_the_script_pools_several_runs(run_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["sc_vs_cot.py", str(run_dir), str(run_dir)])
+    sc_vs_cot.main()
+    assert "pooled over 2 runs: cot 2/4, sc 2/4; sc - cot +0.0%" in capsys.readouterr().out
