@@ -2,10 +2,10 @@
 
 For each run directory (one task, with `cot` and `sc` in its traces.jsonl): accuracy of each, the
 questions sc fixes and breaks, how often a single sampled chain is right, how many questions no
-sample gets right, and the vote's mean agreement; with several runs, the pooled paired difference
-sc - cot with a 95% interval. On arithmetic runs it also tallies the first
+sample gets right, and the vote's mean agreement. On arithmetic runs it also tallies the first
 operation of every chain (its operands are always numbers of the question) by operator and by the
-sign of the result: how often the model works it out wrong.
+sign of the result: how often the model works it out wrong. Given several runs (other sets of
+questions), it ends with the paired difference sc - cot over all their questions, with a 95% interval.
 
     python benchmarks/sc_vs_cot.py runs/reasoner/embedded-reasoner-arithmetic-steps3 [more run dirs]
 """
