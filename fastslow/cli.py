@@ -25,6 +25,26 @@ def _kv(items: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def _shares(items: list[str] | None) -> dict[str, float]:
+    """The recipe's family shares with ``--share FAMILY=WEIGHT`` overrides (relative weights)."""
+    from fastslow.prime import SHARES
+
+    shares = dict(SHARES)
+    for family, value in _kv(items, "--share").items():
+        if family not in shares:
+            raise FastslowError(f"--share {family}: not a primed family (one of {', '.join(shares)})")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise FastslowError(f"--share {family}={value}: expected a number") from None
+        if not weight >= 0:
+            raise FastslowError(f"--share {family}={value}: must be zero or more")
+        shares[family] = weight
+    if sum(shares.values()) <= 0:
+        raise FastslowError("--share: the shares add up to zero")
+    return shares
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -156,6 +176,7 @@ def cmd_prime(args: argparse.Namespace) -> None:
         learning_rate=args.lr,
         examples=args.examples,
         seed=args.seed,
+        shares=_shares(args.share),
     )
     record = prime(config, args.out, install=args.install, progress=not args.quiet)
     print(
@@ -295,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"training traces to generate (default: {recipe.examples})",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--share",
+        action="append",
+        metavar="FAMILY=WEIGHT",
+        help="a family's share of the traces, relative to the others (default: "
+        + ", ".join(f"{f}={w:g}" for f, w in recipe.shares.items())
+        + ")",
+    )
     p.add_argument(
         "--install", action="store_true", help="copy the adapter into the package as embedded-reasoner"
     )

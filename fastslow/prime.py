@@ -79,6 +79,8 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
     total = sum(config.shares.values())
     for family in families:
         per_family = round(config.examples * config.shares[family] / total)
+        if per_family == 0:
+            continue
         knob_names = list(config.mix[family])
         combos = list(itertools.product(*(config.mix[family][k] for k in knob_names)))
         per_combo = max(1, per_family // len(combos))

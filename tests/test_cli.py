@@ -121,3 +121,26 @@ def test_bad_param_and_listing_commands():
     assert "last_letters" in fastslow("tasks").stdout
     assert "self-consistency" in fastslow("methods").stdout
     assert fastslow("--help").returncode == 0 and fastslow("eval", "--help").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "share, needle",
+    [
+        ("poetry=0.5", "not a primed family"),
+        ("arithmetic=lots", "expected a number"),
+        ("coin_flip", "KEY=VALUE"),
+    ],
+)
+def test_prime_rejects_a_bad_share_before_training(share, needle, out):
+    assert_clean_error(fastslow("prime", "--out", out, "--share", share), needle)
+
+
+def test_prime_share_overrides_one_family_and_keeps_the_others():
+    from fastslow.cli import _shares
+    from fastslow.prime import SHARES
+
+    shares = _shares(["arithmetic=0.5", "last_letters=0.38"])
+    assert shares["arithmetic"] == 0.5 and shares["last_letters"] == 0.38
+    assert {f: w for f, w in shares.items() if f not in ("arithmetic", "last_letters")} == {
+        f: w for f, w in SHARES.items() if f not in ("arithmetic", "last_letters")
+    }

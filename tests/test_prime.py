@@ -47,6 +47,13 @@ def test_shares_must_name_the_mixed_families():
         build_examples(PrimeConfig(examples=16, shares={"coin_flip": 1.0}))
 
 
+def test_a_zero_share_leaves_a_family_out():
+    shares = dict(SHARES, coin_flip=0.0)
+    rows = build_examples(PrimeConfig(examples=120, shares=shares))
+    assert "coin_flip" not in {r["family"] for r in rows}
+    assert {r["family"] for r in rows} == set(MIX) - {"coin_flip"}
+
+
 def test_completions_are_correct_traces_that_the_extractor_reads_back(rows):
     for r in rows:
         [msg] = r["completion"]
