@@ -37,8 +37,8 @@ def _shares(items: list[str] | None) -> dict[str, float]:
             weight = float(value)
         except ValueError:
             raise FastslowError(f"--share {family}={value}: expected a number") from None
-        if not weight >= 0:
-            raise FastslowError(f"--share {family}={value}: must be zero or more")
+        if not 0 <= weight < float("inf"):
+            raise FastslowError(f"--share {family}={value}: must be a finite number, zero or more")
         shares[family] = weight
     if sum(shares.values()) <= 0:
         raise FastslowError("--share: the shares add up to zero")

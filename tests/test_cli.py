@@ -129,6 +129,8 @@ def test_bad_param_and_listing_commands():
         ("poetry=0.5", "not a primed family"),
         ("arithmetic=lots", "expected a number"),
         ("coin_flip", "KEY=VALUE"),
+        ("coin_flip=-1", "zero or more"),
+        ("coin_flip=inf", "finite"),
     ],
 )
 def test_prime_rejects_a_bad_share_before_training(share, needle, out):
