@@ -74,8 +74,7 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
 
     rows = []
     families = list(config.mix)
-    if set(config.shares) != set(families):
-        raise FastslowError(f"prime shares name {sorted(config.shares)}, the mix {sorted(families)}")
+    _check_shares(config.shares, families)
     total = sum(config.shares.values())
     for family in families:
         per_family = round(config.examples * config.shares[family] / total)
@@ -103,6 +102,19 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
                 )
     random.Random(config.seed).shuffle(rows)
     return rows
+
+
+def _check_shares(shares: dict[str, float], families: list[str]) -> None:
+    unknown = sorted(set(shares) - set(families))
+    if unknown:
+        raise FastslowError(f"share {', '.join(unknown)}: not a primed family (one of {', '.join(families)})")
+    if set(shares) != set(families):
+        raise FastslowError(f"prime shares name {sorted(shares)}, the mix {sorted(families)}")
+    for family, weight in shares.items():
+        if not (isinstance(weight, (int, float)) and 0 <= weight < float("inf")):
+            raise FastslowError(f"share {family}={weight}: must be a finite number, zero or more")
+    if sum(shares.values()) <= 0:
+        raise FastslowError("prime shares add up to zero")
 
 
 def _check_config(out: Path, config: PrimeConfig) -> None:
@@ -165,8 +177,8 @@ def prime(
     from fastslow.models.embedded import embedded_model_dir
 
     out = Path(out)
+    rows = build_examples(config)  # first: a bad config fails before the run directory is written
     _check_config(out, config)
-    rows = build_examples(config)
     (out / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
     base_dir = embedded_model_dir()

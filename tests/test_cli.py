@@ -1,6 +1,7 @@
 """The CLI as a user meets it: real subprocesses, exit codes, one-line errors, no tracebacks."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,8 +9,6 @@ import pytest
 
 
 def fastslow(*args, cwd=None, timeout=120):
-    import os
-
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.run(
         [sys.executable, "-m", "fastslow", *args],
@@ -135,6 +134,7 @@ def test_bad_param_and_listing_commands():
 )
 def test_prime_rejects_a_bad_share_before_training(share, needle, out):
     assert_clean_error(fastslow("prime", "--out", out, "--share", share), needle)
+    assert not os.path.exists(out)  # nothing written: a corrected rerun into the same --out works
 
 
 def test_prime_share_overrides_one_family_and_keeps_the_others():
@@ -142,7 +142,4 @@ def test_prime_share_overrides_one_family_and_keeps_the_others():
     from fastslow.prime import SHARES
 
     shares = _shares(["arithmetic=0.5", "last_letters=0.38"])
-    assert shares["arithmetic"] == 0.5 and shares["last_letters"] == 0.38
-    assert {f: w for f, w in shares.items() if f not in ("arithmetic", "last_letters")} == {
-        f: w for f, w in SHARES.items() if f not in ("arithmetic", "last_letters")
-    }
+    assert shares == dict(SHARES, arithmetic=0.5, last_letters=0.38)
