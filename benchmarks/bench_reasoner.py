@@ -5,7 +5,7 @@ Each cell is a resumable `fastslow eval` run under ``--out`` (default runs/reaso
 interrupted benchmark continues where it stopped and a finished one re-prints from its files.
 
     python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded] [--tasks arithmetic]
-        [--seed 1] [--param sc.temperature=0.5]
+        [--seed 1] [--split train] [--param sc.temperature=0.5]
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def main() -> None:
         "--seed", type=int, default=0, help="task generation seed: another seed, other held-out examples"
     )
     ap.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "train"],
+        help="train: questions of the train split, to choose settings without touching the test split",
+    )
+    ap.add_argument(
         "--param",
         action="append",
         default=[],
@@ -71,6 +77,7 @@ def main() -> None:
                 knobs=knobs,
                 limit=args.limit,
                 seed=args.seed,
+                split=args.split,
                 params=PARAMS + args.param,
                 chunk=args.chunk,
             )

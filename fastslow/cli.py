@@ -106,6 +106,7 @@ def _eval_config(args: argparse.Namespace, methods: list[str]):
         params=list(args.param or []),
         limit=args.limit,
         seed=args.seed,
+        split=args.split,
     )
 
 
@@ -282,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=_positive, default=None, help="number of examples")
     p.add_argument("--seed", type=int, default=0, help="task generation seed")
+    p.add_argument(
+        "--split",
+        default="test",
+        help="a built-in task's split: test (default) or train, to tune settings on questions the "
+        "test split never holds; for --dataset, the split to read",
+    )
     p.add_argument("--out", required=True, help="run directory (rerun with the same arguments to resume)")
     p.add_argument("--chunk", type=_positive, default=16, help="examples per batched step (default: 16)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -9,7 +9,7 @@ and generations already made come from the SQLite cache.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class EvalConfig:
     params: list[str] = field(default_factory=list)
     limit: int | None = None
     seed: int = 0
+    split: str = "test"  # a built-in task's split ("train" for validation), or a saved dataset's
     chunk: int = 16
 
     def load_task(self) -> Task:
@@ -53,6 +54,7 @@ class EvalConfig:
             answer_field=self.answer_field,
             limit=self.limit,
             seed=self.seed,
+            split=self.split,
             knobs=self.knobs,
         )
 
@@ -65,6 +67,8 @@ def check_config(out: Path, config: EvalConfig) -> None:
     """Refuse to mix two different runs in one directory."""
     path = out / "config.json"
     current = asdict(config)
+    # A run written before a field existed ran with that field's default.
+    defaults = {f.name: f.default for f in fields(EvalConfig) if f.default is not MISSING}
     if path.exists():
         import json
 
@@ -72,8 +76,9 @@ def check_config(out: Path, config: EvalConfig) -> None:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise FastslowError(f"{path} is not valid JSON: {exc.msg}") from exc
+        before = previous.get("eval", {})
         differ = sorted(
-            k for k in current if k not in _RUNTIME_FIELDS and previous.get("eval", {}).get(k) != current[k]
+            k for k in current if k not in _RUNTIME_FIELDS and before.get(k, defaults.get(k)) != current[k]
         )
         if differ:
             raise FastslowError(

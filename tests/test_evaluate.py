@@ -104,3 +104,26 @@ def test_summary_json_is_plain_json(tmp_path):
     )
     data = json.loads((tmp_path / "summary.json").read_text())
     assert set(data["methods"]["direct"]) >= {"accuracy", "ci95", "completion_tokens", "calls", "seconds"}
+
+
+def test_train_split_is_evaluated_and_a_change_of_split_is_refused(tmp_path):
+    inner = ScriptedModel(lambda r, k: " 1")
+    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=3, split="train")
+    evaluate(cfg, tmp_path, model=inner, progress=False)
+    ids = [r["example_id"] for r in read_rows(tmp_path / "traces.jsonl")]
+    assert len(ids) == 3 and all("-train-" in i for i in ids)
+    with pytest.raises(FastslowError, match="differs in: split"):
+        evaluate(
+            EvalConfig(methods=["direct"], task="coin_flip", limit=3), tmp_path, model=inner, progress=False
+        )
+
+
+def test_a_run_written_before_the_split_field_resumes_as_the_test_split(tmp_path):
+    inner = ScriptedModel(lambda r, k: " 1")
+    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=3)
+    evaluate(cfg, tmp_path, model=inner, progress=False)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["eval"]["split"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    again = evaluate(cfg, tmp_path, model=inner, progress=False)
+    assert again["run"]["traces_resumed"] == 3 and again["run"]["traces_new"] == 0
