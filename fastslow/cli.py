@@ -119,7 +119,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise FastslowError("--methods is empty: name at least one method (see `fastslow methods`)")
     config = _eval_config(args, methods)
     config.chunk = args.chunk
-    summary = evaluate(config, args.out, cache=args.cache, progress=not args.quiet)
+    summary = evaluate(
+        config, args.out, cache=args.cache, batch_size=args.batch_size, progress=not args.quiet
+    )
     report = render(args.out)
     run = summary["run"]
     print(f"\n{summary['task']} · {run['model']} · {run['examples']} examples")
@@ -139,7 +141,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     [strategy] = make_strategies([args.method], list(args.param or []))
     example = Example(id="solve-0", question=args.question, answer=args.answer, context=args.context)
     task = Task(name="solve", examples=[example], kind=args.kind)
-    model = open_model(args.model, args.cache)
+    model = open_model(args.model, args.cache, args.batch_size)
     trace = strategy.run(model, example, task)
     if args.json:
         print(json.dumps(trace.to_dict(), indent=2, ensure_ascii=False))
@@ -243,6 +245,13 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--param", action="append", metavar="[METHOD.]KEY=VALUE", help="strategy parameter (repeatable)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="rows a transformers model decodes at once (default: 128 for the embedded models, 32 for "
+        "others; lower it if a large model runs out of memory)",
     )
 
 

@@ -111,13 +111,15 @@ def evaluate(
     *,
     model: Model | None = None,
     cache: str | Path | None = None,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``out``; return the summary (also in summary.json).
 
     The task and methods are checked before the model is loaded, so bad arguments fail at once.
     ``model`` overrides ``config.model`` (tests pass a scripted one); otherwise the model is
-    loaded from its spec and wrapped with the generation cache at ``cache``.
+    loaded from its spec (``batch_size`` rows decoded at once; see ``load_model``) and wrapped with
+    the generation cache at ``cache``.
     """
     out = Path(out)
     task = config.load_task()
@@ -128,7 +130,7 @@ def evaluate(
     strategies = make_strategies(config.methods, config.params)
     check_config(out, config)
     if model is None:
-        model = open_model(config.model, cache)
+        model = open_model(config.model, cache, batch_size)
     write_config(out, config)
     traces_path = out / "traces.jsonl"
     rows = read_rows(traces_path, repair=True)
@@ -192,8 +194,8 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="ex", disable=not enabled, dynamic_ncols=True)
 
 
-def open_model(spec: str, cache: str | Path | None = None, batch_size: int = 32) -> CachedModel:
-    """Load a model spec and wrap it with the generation cache."""
+def open_model(spec: str, cache: str | Path | None = None, batch_size: int | None = None) -> CachedModel:
+    """Load a model spec and wrap it with the generation cache (``batch_size``: see ``load_model``)."""
     from fastslow.models.registry import load_model
     from fastslow.store import Store, default_cache_path
 

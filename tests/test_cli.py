@@ -75,6 +75,12 @@ def test_bad_limit(limit, out):
     assert_clean_error(proc, "--limit")
 
 
+@pytest.mark.parametrize("size", ["0", "x"])
+def test_bad_batch_size(size, out):
+    proc = fastslow("eval", "--task", "coin_flip", "--methods", "direct", "--batch-size", size, "--out", out)
+    assert_clean_error(proc, "--batch-size")
+
+
 def test_missing_model_path(tmp_path, out):
     proc = fastslow(
         "eval", "--task", "coin_flip", "--limit", "2", "--model", "hf:/no/such/model", "--out", out

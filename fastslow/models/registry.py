@@ -39,11 +39,26 @@ def weights_fingerprint(folder: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
-def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size: int = 32) -> Model:
-    """Build the Model a spec string names. Raises FastslowError with the fix for bad specs."""
+# Rows a transformers backend decodes at once, unless the caller says. The embedded 135M models
+# decode sampled chains 1.3x faster in batches of 128 than of 32 on 2 CPU cores, and no faster in
+# batches of 256 (benchmarks/bench_batch.py); their KV cache stays small at 128 rows. Other
+# transformers models may be large, so they start at 32 rows, which fits more GPUs.
+EMBEDDED_BATCH_SIZE = 128
+DEFAULT_BATCH_SIZE = 32
+
+
+def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size: int | None = None) -> Model:
+    """Build the Model a spec string names. Raises FastslowError with the fix for bad specs.
+
+    ``batch_size``: rows decoded at once by a transformers backend (None: EMBEDDED_BATCH_SIZE for
+    the embedded models, DEFAULT_BATCH_SIZE for others); HTTP backends ignore it.
+    """
     from fastslow.models.hf import HFModel
 
     spec = spec.strip()
+    if spec in ("embedded", "embedded-reasoner"):
+        batch_size = batch_size or EMBEDDED_BATCH_SIZE
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
     if spec == "embedded":
         from fastslow.models.embedded import embedded_model_dir
 

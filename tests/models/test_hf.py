@@ -49,3 +49,12 @@ def test_model_sits_on_the_chosen_device(embedded):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert embedded.device.type == expected
     assert {p.device.type for p in embedded.model.parameters()} == {expected}
+
+
+def test_decode_batch_size_defaults_by_model_and_can_be_set(embedded):
+    from fastslow.models.registry import DEFAULT_BATCH_SIZE, EMBEDDED_BATCH_SIZE, load_model
+
+    assert embedded.batch_size == EMBEDDED_BATCH_SIZE == 128
+    assert load_model("embedded", batch_size=8).batch_size == 8
+    # The same weights named as a plain transformers folder: a model of unknown size starts smaller.
+    assert load_model(f"hf:{embedded.path}").batch_size == DEFAULT_BATCH_SIZE == 32
