@@ -7,8 +7,8 @@ operation of every chain (its operands are always numbers of the question) by op
 sign of the result: how often the model works it out wrong. Given several runs (other sets of
 questions), it ends with the paired difference sc - cot over all their questions, with a 95% interval.
 Last, the accuracy a vote of k samples would have for every k up to the number sampled (the curve of
-Wang et al.'s Figure 2), averaged over random subsets of each question's samples: it tells whether
-more samples would help, from one run with many.
+Wang et al.'s Figure 2; `fastslow.vote_curve`), over all the runs' questions: it tells whether more
+samples would help, from one run with many.
 
     python benchmarks/sc_vs_cot.py runs/reasoner/embedded-reasoner-arithmetic-steps3 [more run dirs]
 """
@@ -16,18 +16,16 @@ more samples would help, from one run with many.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
-import random
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from fastslow.runlog import read_rows
-from fastslow.tasks.answers import normalize_answer, score_answer
+from fastslow.tasks.answers import score_answer
 from fastslow.tasks.arithmetic import parse_question, solve
+from fastslow.vote_curve import vote_curve
 
 # The first sentence of an arithmetic chain: "5 - 12 = -(12 - 5) = -7" (operands, then its forms).
 _FIRST_STEP = re.compile(r"\s*(-?\d+) ([-+*]) \(?(-?\d+)\)? = (.*)")
@@ -79,46 +77,6 @@ def pooled_difference(runs: list[dict[str, Any]]) -> tuple[int, float, float, fl
     return n, mean, mean - half, mean + half
 
 
-def votes_curve(
-    kind: str, rows: dict[tuple[str, str], dict[str, Any]], draws: int = 2000, seed: int = 0
-) -> dict[int, float]:
-    """Expected accuracy of a majority vote over k of each question's sc samples, for k = 1..K.
-
-    Every k-subset of a question's samples is counted where there are at most ``draws`` of them,
-    else ``draws`` random ones. A tie counts as the share of the tied answers that are right (what a
-    random tie-break gets on average); unparseable samples are votes that cannot win, as in
-    ``majority_vote``. Questions with fewer samples than k leave that k out.
-    """
-    rng = random.Random(seed)
-    sums: Counter[int] = Counter()
-    counts: Counter[int] = Counter()
-    for (m, _), row in sorted(rows.items()):
-        if m != "sc":
-            continue
-        answers = row["meta"]["answers"]
-        keys = [None if a is None else normalize_answer(a, kind) for a in answers]
-        right = {
-            k for k, a in zip(keys, answers) if k is not None and score_answer(a, row["reference"], kind)
-        }
-        n = len(keys)
-        for k in range(1, n + 1):
-            if math.comb(n, k) <= draws:
-                subsets: Any = itertools.combinations(range(n), k)
-            else:
-                subsets = (rng.sample(range(n), k) for _ in range(draws))
-            total = used = 0.0
-            for subset in subsets:
-                tally = Counter(keys[i] for i in subset if keys[i] is not None)
-                used += 1
-                if tally:
-                    top = max(tally.values())
-                    tied = [x for x, c in tally.items() if c == top]
-                    total += sum(x in right for x in tied) / len(tied)
-            sums[k] += total / used
-            counts[k] += 1
-    return {k: sums[k] / counts[k] for k in sorted(counts)}
-
-
 def first_operation_errors(rows: dict[tuple[str, str], dict[str, Any]], method: str) -> dict[str, list[int]]:
     """[wrong, tried] per first operation, keyed like '- negative': chains of ``method`` whose first
     sentence works out the question's first operation (other first sentences are left out)."""
@@ -165,12 +123,12 @@ def main() -> None:
             f"pooled over {len(pooled)} runs: cot {cot:.0f}/{n}, sc {sc:.0f}/{n}; "
             f"sc - cot {mean:+.1%} [95% {low:+.1%} to {high:+.1%}] (paired)"
         )
-    all_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    all_rows = []
     for run_dir in args.runs:
         _, kind, rows = read_traces(run_dir)
-        all_rows.update({(m, f"{run_dir}/{e}"): r for (m, e), r in rows.items()})
+        all_rows += rows.values()
     cot = sum(r["cot"] for r in pooled) / sum(r["n"] for r in pooled)
-    curve = votes_curve(kind, all_rows)
+    curve = vote_curve(all_rows, kind)
     cells = ", ".join(f"{k}: {acc:.1%}" for k, acc in curve.items())
     print(f"a vote of k samples (mean over random subsets; cot {cot:.1%}): {cells}")
 

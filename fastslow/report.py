@@ -12,6 +12,7 @@ from typing import Any
 from fastslow.errors import FastslowError
 
 HEADERS = ["method", "accuracy", "95% CI", "n", "tokens/ex", "calls/ex", "sec/ex"]
+VOTING = "sc"  # the strategy whose samples are put to a majority vote
 
 
 def table_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -92,8 +93,65 @@ def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def plot_votes(curve: dict[int, float], summary: dict[str, Any], path: Path, title: str) -> None:
+    """Self-consistency's accuracy against the number of samples voting, the other methods as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    xs = list(curve)
+    ax.plot(xs, [100 * curve[j] for j in xs], "o-", label=f"{VOTING}: majority of j samples")
+    for i, (name, m) in enumerate(summary["methods"].items()):
+        if name != VOTING:
+            ax.axhline(100 * m["accuracy"], ls="--", lw=1, color=f"C{i + 1}", label=name)
+    ax.set_xlabel("samples voting (j)")
+    ax.set_ylabel("accuracy (%)")
+    values = [100 * v for v in curve.values()] + [100 * m["accuracy"] for m in summary["methods"].values()]
+    ax.set_ylim(max(0.0, min(values) - 8), min(100.0, max(values) + 8) + 1)  # the gaps, not the page
+    ax.set_xticks(xs if len(xs) <= 16 else xs[:: max(1, len(xs) // 8)])
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
+    """The report's lines on self-consistency by number of samples (none if the run has no sc votes)."""
+    from fastslow.runlog import read_rows
+    from fastslow.vote_curve import vote_curve
+
+    if VOTING not in summary["methods"]:
+        return []
+    curve = vote_curve(read_rows(run / "traces.jsonl"), summary["kind"], method=VOTING)
+    if not curve:
+        return []
+    k = max(curve)
+    plot_votes(curve, summary, run / "plots" / "votes.png", title)
+    return [
+        "## Self-consistency by number of samples",
+        "",
+        f"The accuracy a majority vote over j of `{VOTING}`'s {k} samples would have had, averaged over "
+        "subsets of each question's samples (the curve of Wang et al. 2022, Figure 2): still climbing at "
+        f"{k}, more samples would pay; level, they would not. One sample: {100 * curve[1]:.1f}%; "
+        f"all {k}: {100 * curve[k]:.1f}% (a tie counted as a random pick among the tied answers, so this can "
+        "differ a little from the table, where a tie goes to the answer sampled first).",
+        "",
+        "![accuracy by samples voting](plots/votes.png)",
+        "",
+    ]
+
+
 def render(run_dir: str | Path) -> Path:
-    """Write ``report.md`` and ``plots/pareto.png`` for an eval run directory; return the report path."""
+    """Write ``report.md`` and its plots for an eval run directory; return the report path.
+
+    ``plots/pareto.png``: accuracy against tokens per method. ``plots/votes.png``, when the run has
+    ``sc``: its accuracy against the number of samples voting (``fastslow.vote_curve``).
+    """
     run = Path(run_dir)
     summary_path = run / "summary.json"
     if not summary_path.is_file():
@@ -112,6 +170,7 @@ def render(run_dir: str | Path) -> Path:
         "",
         "![accuracy against tokens](plots/pareto.png)",
         "",
+        *votes_section(run, summary, title),
     ]
     if info:
         lines += [

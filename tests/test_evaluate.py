@@ -127,3 +127,32 @@ def test_a_run_written_before_the_split_field_resumes_as_the_test_split(tmp_path
     (tmp_path / "config.json").write_text(json.dumps(config))
     again = evaluate(cfg, tmp_path, model=inner, progress=False)
     assert again["run"]["traces_resumed"] == 3 and again["run"]["traces_new"] == 0
+
+
+def test_report_plots_self_consistency_by_number_of_samples(tmp_path):
+    from fastslow.tasks import registry
+
+    task = registry.load_task("arithmetic", limit=4)
+    answers = {ex.question: ex.answer for ex in task.examples}
+
+    def model_fn(r, k):  # cot right; of sc's 8 samples, 3 right and 5 answering 0
+        right = answers[r.messages[-1]["content"].split(chr(10))[0]]
+        return f" The answer is {right if r.temperature == 0 or k < 3 else 0}."
+
+    out = tmp_path / "run"
+    cfg = EvalConfig(methods=["cot", "sc"], task="arithmetic", limit=4)
+    summary = evaluate(cfg, out, model=ScriptedModel(model_fn), progress=False)
+    assert summary["methods"]["sc"]["accuracy"] == 0.0 and summary["methods"]["cot"]["accuracy"] == 1.0
+    text = render(out).read_text()
+    assert "One sample: 37.5%; all 8: 0.0%" in text
+    assert (out / "plots" / "votes.png").stat().st_size > 1000
+
+    plain = tmp_path / "plain"
+    evaluate(
+        EvalConfig(methods=["cot"], task="arithmetic", limit=4),
+        plain,
+        model=ScriptedModel(model_fn),
+        progress=False,
+    )
+    assert "Self-consistency by number" not in render(plain).read_text()
+    assert not (plain / "plots" / "votes.png").exists()

@@ -87,27 +87,3 @@ def test_the_script_pools_several_runs(run_dir, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["sc_vs_cot.py", str(run_dir), str(run_dir)])
     sc_vs_cot.main()
     assert "pooled over 2 runs: cot 2/4, sc 2/4; sc - cot +0.0%" in capsys.readouterr().out
-
-
-def test_votes_curve_averages_the_vote_over_subsets_of_samples(run_dir):
-    _, kind, rows = sc_vs_cot.read_traces(run_dir)
-    only = {key: row for key, row in rows.items() if key[1] == "a-0"}  # "-3", "-3", "-4" (right)
-    curve = sc_vs_cot.votes_curve(kind, only)
-    # One sample is right 1/3 of the time; two: a tie between -3 and -4 in 2 of 3 pairs, won by
-    # either at random, so 1/3 again; all three: -3 wins.
-    assert curve == {1: pytest.approx(1 / 3), 2: pytest.approx(1 / 3), 3: 0.0}
-    both = sc_vs_cot.votes_curve(kind, rows)  # and "14", "14", "5": 2/3, 2/3, 1
-    assert both == {1: pytest.approx(0.5), 2: pytest.approx(0.5), 3: pytest.approx(0.5)}
-    # 16 samples, 12 right: 12,870 subsets of 8, so 2,000 random ones. A subset loses only when it
-    # holds all four wrong samples and ties 4-4: P = C(12,4) / C(16,8), half of it lost.
-    row = dict(rows[("sc", "a-1")], meta={"answers": ["14"] * 12 + ["5"] * 4, "agreement": 0.75})
-    many = sc_vs_cot.votes_curve(kind, {("sc", "a-1"): row})
-    assert many[8] == pytest.approx(1 - 0.5 * 495 / 12870, abs=0.01) and many[16] == 1.0
-
-
-def test_votes_curve_unparseable_samples_cannot_win(run_dir):
-    _, kind, rows = sc_vs_cot.read_traces(run_dir)
-    row = dict(rows[("sc", "a-1")], meta={"answers": ["14", None, None], "agreement": 1 / 3})
-    curve = sc_vs_cot.votes_curve(kind, {("sc", "a-1"): row})
-    # k=2: "14" with a blank wins; two blanks decide nothing.
-    assert curve == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3), 3: 1.0}
