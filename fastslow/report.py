@@ -125,7 +125,7 @@ def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
     from fastslow.runlog import read_rows
     from fastslow.vote_curve import vote_curve
 
-    if VOTING not in summary["methods"]:
+    if VOTING not in summary["methods"] or "kind" not in summary:  # older summaries lack the kind
         return []
     curve = vote_curve(read_rows(run / "traces.jsonl"), summary["kind"], method=VOTING)
     if not curve:

@@ -208,6 +208,10 @@ def load_task(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise FastslowError("--limit must be a positive integer")
     _check_kind(kind)
+    if split != "test" and (task_file is not None or data is not None):
+        raise FastslowError(
+            f"split {split!r}: a split applies to built-in tasks and saved datasets, not to --task-file or --data"
+        )
     if knobs and name is None:
         raise FastslowError(
             "knobs apply only to built-in tasks (given by name), not to tasks loaded from files"

@@ -144,3 +144,11 @@ def test_dataset_source(tmp_path):
         load_task(dataset=path)
     with pytest.raises(FastslowError, match="no split 'validation'"):
         load_task(dataset=path, question_field="prompt", answer_field="label", split="validation")
+
+
+def test_a_split_is_refused_for_files_that_have_none(tmp_path):
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"question": "1 + 1?", "answer": "2"}\n')
+    with pytest.raises(FastslowError, match="not to --task-file or --data"):
+        load_task(data=data, split="train")
+    assert len(load_task(data=data).examples) == 1
