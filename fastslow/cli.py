@@ -174,6 +174,7 @@ def cmd_prime(args: argparse.Namespace) -> None:
         examples=args.examples,
         seed=args.seed,
         shares=_shares(args.share),
+        commute=args.commute,
     )
     record = prime(config, args.out, install=args.install, progress=not args.quiet)
     print(
@@ -326,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"training traces to generate (default: {recipe.examples})",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--commute",
+        action="store_true",
+        help="write each sum and product of the arithmetic traces in a random operand order (seeded)",
+    )
     p.add_argument(
         "--share",
         action="append",

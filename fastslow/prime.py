@@ -19,6 +19,7 @@ import random
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ class PrimeConfig:
     sampler: str = "group_by_length"
     mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
     shares: dict[str, float] = field(default_factory=lambda: SHARES)
+    # Arithmetic traces write each sum and product in a random operand order (seeded): see
+    # ``arithmetic.cot_solution``. Off in the shipped recipe.
+    commute: bool = False
 
 
 def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
@@ -73,6 +77,7 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
     from fastslow.tasks.registry import BUILTIN_TASKS, load_task
 
     rows = []
+    commute = random.Random(f"{config.seed}-commute") if config.commute else None
     families = list(config.mix)
     _check_shares(config.shares, families)
     total = sum(config.shares.values())
@@ -84,6 +89,7 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
         combos = list(itertools.product(*(config.mix[family][k] for k in knob_names)))
         per_combo = max(1, per_family // len(combos))
         solve = BUILTIN_TASKS[family].module.cot_solution
+        trace = partial(solve, commute=commute) if family == "arithmetic" and commute else solve
         for combo in combos:
             knobs = {k: str(v) for k, v in zip(knob_names, combo)}
             task = load_task(family, limit=per_combo, seed=config.seed, split="train", knobs=knobs)
@@ -97,7 +103,7 @@ def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
                         "question": ex.question,
                         "answer": ex.answer,
                         "prompt": messages,
-                        "completion": [{"role": "assistant", "content": f"{TRIGGER} {solve(ex)}"}],
+                        "completion": [{"role": "assistant", "content": f"{TRIGGER} {trace(ex)}"}],
                     }
                 )
     random.Random(config.seed).shuffle(rows)
@@ -122,6 +128,9 @@ def _check_config(out: Path, config: PrimeConfig) -> None:
     current = {"command": "prime", "prime": asdict(config)}
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
+        # A run written before a field existed ran with that field's default.
+        previous["prime"] = {**json.loads(json.dumps(asdict(PrimeConfig()))), **previous.get("prime", {})}
+        previous["prime"] = {k: previous["prime"][k] for k in current["prime"]}
         if previous != json.loads(json.dumps(current)):
             raise FastslowError(
                 f"{out} holds a priming run with other settings: use another --out, or delete it"

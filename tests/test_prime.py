@@ -77,6 +77,35 @@ def test_never_trains_on_direct_answers(rows):
         assert len(r["completion"][0]["content"]) > len(f"{TRIGGER} The answer is {r['answer']}.")
 
 
+def test_commuted_arithmetic_traces_swap_sums_and_products_and_stay_correct(rows):
+    commuted = build_examples(PrimeConfig(examples=240, steps=2, commute=True))
+    assert [r["question"] for r in commuted] == [r["question"] for r in rows]
+    changed = 0
+    for plain, swapped in zip(rows, commuted):
+        text, other = plain["completion"][0]["content"], swapped["completion"][0]["content"]
+        if plain["family"] != "arithmetic":
+            assert text == other
+            continue
+        changed += text != other
+        task, ex = _example_of(swapped)
+        assert task.score(task.extract(other, ex), ex) == 1.0, other
+    arithmetic = sum(r["family"] == "arithmetic" for r in rows)
+    assert arithmetic // 4 < changed < arithmetic  # a coin toss per sum or product
+    assert build_examples(PrimeConfig(examples=240, steps=2, commute=True)) == commuted  # seeded
+
+
+def test_a_run_directory_from_before_commute_resumes_as_without_it(tmp_path):
+    from fastslow.prime import _check_config
+
+    _check_config(tmp_path, SMALL)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["prime"]["commute"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    _check_config(tmp_path, SMALL)  # no error: the old run had commute off
+    with pytest.raises(FastslowError, match="other settings"):
+        _check_config(tmp_path, PrimeConfig(examples=240, steps=2, commute=True))
+
+
 @pytest.mark.slow
 def test_prime_trains_saves_a_loadable_adapter_and_resumes(tmp_path):
     from fastslow.models.registry import load_model

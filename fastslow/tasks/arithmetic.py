@@ -254,11 +254,26 @@ def make_examples(
     return sample_in_split(n, split, draw, id_prefix(NAME, tag, seed, split))
 
 
-def cot_solution(example: Example) -> str:
+def cot_solution(example: Example, commute: random.Random | None = None) -> str:
     """Each operation worked out (signs first: see ``Step.text``), in the order it is worked out,
     then the expression it leaves, then "The answer is X.". Writing the rest of the expression out
     again puts the next operation's operands in plain sight instead of in the question's nesting.
 
     '7 + 3 = 10. Now we have 10 * (12 - 5). 12 - 5 = 7. Now we have 10 * 7. 10 * 7 = 70. The answer is 70.'
+
+    With ``commute`` (a seeded generator), each sum and product is written with its operands in
+    either order, a coin toss each ('3 + 7 = 10.'): the same format, and the same fact reached from
+    another context. Traces written so give a sampled chain a second way to work an operation.
     """
-    return solution_text(solve(*expression_of(example)))
+    solved = solve(*expression_of(example))
+    if commute is not None:
+        solved = [
+            (
+                Step(step.right, step.op, step.left, step.result)
+                if step.op in "+*" and commute.random() < 0.5
+                else step,
+                rest,
+            )
+            for step, rest in solved
+        ]
+    return solution_text(solved)

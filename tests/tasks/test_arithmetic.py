@@ -1,4 +1,5 @@
 import ast
+import random
 
 import pytest
 
@@ -81,6 +82,20 @@ def test_cot_solution_format():
     assert arithmetic.cot_solution(ltr) == "2 + 3 = 5. Now we have 5 * 4. 5 * 4 = 20. The answer is 20."
     one = Example("v", arithmetic.question_for("4 - 9", "parens"), "-5")
     assert arithmetic.cot_solution(one) == "4 - 9 = -(9 - 4) = -5. The answer is -5."
+
+
+def test_cot_solution_can_commute_sums_and_products():
+    example = Example("x", arithmetic.question_for("(7 + 3) * (12 - 5)", "parens"), "70")
+    texts = {arithmetic.cot_solution(example, commute=random.Random(seed)) for seed in range(30)}
+    rest = "Now we have 10 * (12 - 5). 12 - 5 = 7. Now we have 10 * 7."
+    assert texts == {  # the difference never commutes; the sum and the product each may
+        f"{first} {rest} {last} The answer is 70."
+        for first in ("7 + 3 = 10.", "3 + 7 = 10.")
+        for last in ("10 * 7 = 70.", "7 * 10 = 70.")
+    }
+    signed = Example("y", arithmetic.question_for("3 + (2 - 6)", "parens"), "-1")
+    texts = {arithmetic.cot_solution(signed, commute=random.Random(seed)) for seed in range(30)}
+    assert "2 - 6 = -(6 - 2) = -4. Now we have 3 + (-4). -4 + 3 = -(4 - 3) = -1. The answer is -1." in texts
 
 
 @pytest.mark.parametrize(
