@@ -59,17 +59,35 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return sorted(front, key=lambda i: points[i][0])
 
 
-def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
+def _figure():
+    """A figure and its axes, drawn off-screen."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(6, 4.2), dpi=120)
+
+
+def _finish(fig, ax, path: Path, title: str) -> None:
+    """Title, grid and legend; save to ``path`` and free the figure."""
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
     names = list(summary["methods"])
     ms = [summary["methods"][n] for n in names]
     xs = [m["completion_tokens"] for m in ms]
     ys = [100 * m["accuracy"] for m in ms]
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    fig, ax = _figure()
     for n, m, x, y in zip(names, ms, xs, ys):
         lo, hi = (100 * v for v in m["ci95"])
         ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="o", capsize=4, label=n)
@@ -84,23 +102,12 @@ def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
     ax.set_xlabel("mean completion tokens per example")
     ax.set_ylabel("accuracy (%) with 95% CI")
     ax.set_ylim(-3, 108)  # room for labels above 100%
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(fig, ax, path, title)
 
 
 def plot_votes(curve: dict[int, float], summary: dict[str, Any], path: Path, title: str) -> None:
     """Self-consistency's accuracy against the number of samples voting, the other methods as lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    fig, ax = _figure()
     xs = list(curve)
     ax.plot(xs, [100 * curve[j] for j in xs], "o-", label=f"{VOTING}: majority of j samples")
     for i, (name, m) in enumerate(summary["methods"].items()):
@@ -111,13 +118,7 @@ def plot_votes(curve: dict[int, float], summary: dict[str, Any], path: Path, tit
     values = [100 * v for v in curve.values()] + [100 * m["accuracy"] for m in summary["methods"].values()]
     ax.set_ylim(max(0.0, min(values) - 8), min(100.0, max(values) + 8) + 1)  # the gaps, not the page
     ax.set_xticks(xs if len(xs) <= 16 else xs[:: max(1, len(xs) // 8)])
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(fig, ax, path, title)
 
 
 def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
