@@ -38,17 +38,20 @@ def question_curve(ids: list[int], right: list[bool], draws: int, rng: np.random
     random tie-break gets on average).
     """
     n, m = len(ids), max(len(right), 1)
-    answer = np.asarray(ids)
+    onehot = np.asarray(ids)[:, None] == np.arange(m)  # (samples, answers); a blank matches none
     good = np.asarray(right + [False] * (m - len(right)), dtype=bool)
-    perms = np.argsort(rng.random((draws, n)), axis=1)  # prefixes of random orders: random subsets
+    # The first j of a random order are a random j-subset: one order per draw serves every j, its
+    # vote counts growing by one sample a step.
+    orders = np.argsort(rng.random((draws, n)), axis=1)
+    running = np.zeros((draws, m), dtype=np.int32)
     curve = []
     for j in range(1, n + 1):
+        running += onehot[orders[:, j - 1]]
         if math.comb(n, j) <= draws:
             subsets = np.array(list(itertools.combinations(range(n), j)))
+            counts = onehot[subsets].sum(axis=1)  # (subsets, answers)
         else:
-            subsets = perms[:, :j]
-        votes = answer[subsets]  # (subsets, j)
-        counts = (votes[..., None] == np.arange(m)).sum(axis=1)  # (subsets, m)
+            counts = running
         top = counts.max(axis=1, keepdims=True)
         tied = (counts == top) & (top > 0)
         won = (tied & good).sum(axis=1) / np.maximum(tied.sum(axis=1), 1)
