@@ -102,8 +102,10 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path, help="`fastslow eval` run directories")
     args = ap.parse_args()
     pooled = []
+    all_rows: list[dict[str, Any]] = []
     for run_dir in args.runs:
         task, kind, rows = read_traces(run_dir)
+        all_rows += rows.values()
         p = paired(kind, rows)
         pooled.append(p)
         print(
@@ -123,10 +125,6 @@ def main() -> None:
             f"pooled over {len(pooled)} runs: cot {cot:.0f}/{n}, sc {sc:.0f}/{n}; "
             f"sc - cot {mean:+.1%} [95% {low:+.1%} to {high:+.1%}] (paired)"
         )
-    all_rows = []
-    for run_dir in args.runs:
-        _, kind, rows = read_traces(run_dir)
-        all_rows += rows.values()
     cot = sum(r["cot"] for r in pooled) / sum(r["n"] for r in pooled)
     curve = vote_curve(all_rows, kind)
     cells = ", ".join(f"{k}: {acc:.1%}" for k, acc in curve.items())

@@ -9,14 +9,14 @@ and generations already made come from the SQLite cache.
 from __future__ import annotations
 
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
 from fastslow.models.base import Model
 from fastslow.models.cached import CachedModel
-from fastslow.runlog import append_rows, read_rows, write_json
+from fastslow.runlog import append_rows, read_rows, saved_with_defaults, write_json
 from fastslow.stats import mean, wilson_interval
 from fastslow.strategies.base import Strategy, run_batch
 from fastslow.strategies.registry import make_strategies
@@ -67,8 +67,6 @@ def check_config(out: Path, config: EvalConfig) -> None:
     """Refuse to mix two different runs in one directory."""
     path = out / "config.json"
     current = asdict(config)
-    # A run written before a field existed ran with that field's default.
-    defaults = {f.name: f.default for f in fields(EvalConfig) if f.default is not MISSING}
     if path.exists():
         import json
 
@@ -76,10 +74,8 @@ def check_config(out: Path, config: EvalConfig) -> None:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise FastslowError(f"{path} is not valid JSON: {exc.msg}") from exc
-        before = previous.get("eval", {})
-        differ = sorted(
-            k for k in current if k not in _RUNTIME_FIELDS and before.get(k, defaults.get(k)) != current[k]
-        )
+        before = saved_with_defaults(previous.get("eval", {}), EvalConfig)
+        differ = sorted(k for k in current if k not in _RUNTIME_FIELDS and before.get(k) != current[k])
         if differ:
             raise FastslowError(
                 f"{out} holds a run with other settings (differs in: {', '.join(differ)}); "

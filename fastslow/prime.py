@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.runlog import write_json
+from fastslow.runlog import saved_with_defaults, write_json
 
 # Families and knob ranges primed: what `embedded-reasoner` can be expected to follow.
 MIX: dict[str, dict[str, list[Any]]] = {
@@ -128,9 +128,8 @@ def _check_config(out: Path, config: PrimeConfig) -> None:
     current = {"command": "prime", "prime": asdict(config)}
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        # A run written before a field existed ran with that field's default.
-        previous["prime"] = {**json.loads(json.dumps(asdict(PrimeConfig()))), **previous.get("prime", {})}
-        previous["prime"] = {k: previous["prime"][k] for k in current["prime"]}
+        saved = saved_with_defaults(previous.get("prime", {}), PrimeConfig)
+        previous["prime"] = {k: saved[k] for k in current["prime"]}
         if previous != json.loads(json.dumps(current)):
             raise FastslowError(
                 f"{out} holds a priming run with other settings: use another --out, or delete it"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,18 @@ def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def saved_with_defaults(saved: dict[str, Any], config_class: type) -> dict[str, Any]:
+    """A run's saved settings (the dataclass ``config_class`` as JSON), with every field the run
+    lacks at its default, as JSON stores it: a run written before a field existed ran with its
+    default, so resuming it with that default is the same run."""
+    missing = {}
+    for f in fields(config_class):
+        if f.name in saved:
+            continue
+        if f.default is not MISSING:
+            missing[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            missing[f.name] = f.default_factory()
+    return {**json.loads(json.dumps(missing)), **saved}
