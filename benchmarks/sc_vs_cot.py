@@ -8,7 +8,7 @@ sign of the result: how often the model works it out wrong. Given several runs (
 questions), it ends with the paired difference sc - cot over all their questions, with a 95% interval.
 Last, the accuracy a vote of k samples would have for every k up to the number sampled (the curve of
 Wang et al.'s Figure 2; `fastslow.vote_curve`), over all the runs' questions: it tells whether more
-samples would help, from one run with many.
+samples would help, from one run with many. Runs of `sc.vote=weighted` get the weighted vote's curve too.
 
     python benchmarks/sc_vs_cot.py runs/reasoner/embedded-reasoner-arithmetic-steps3 [more run dirs]
 """
@@ -129,6 +129,10 @@ def main() -> None:
     curve = vote_curve(all_rows, kind)
     cells = ", ".join(f"{k}: {acc:.1%}" for k, acc in curve.items())
     print(f"a vote of k samples (mean over random subsets; cot {cot:.1%}): {cells}")
+    weighted = vote_curve(all_rows, kind, weighted=True)
+    if weighted:
+        cells = ", ".join(f"{k}: {acc:.1%}" for k, acc in weighted.items())
+        print(f"the weighted vote of k samples (mean over random subsets): {cells}")
 
 
 if __name__ == "__main__":

@@ -105,18 +105,21 @@ def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
     _finish(fig, ax, path, title)
 
 
-def plot_votes(curve: dict[int, float], summary: dict[str, Any], path: Path, title: str) -> None:
-    """Self-consistency's accuracy against the number of samples voting, the other methods as lines."""
+def plot_votes(curves: dict[str, dict[int, float]], summary: dict[str, Any], path: Path, title: str) -> None:
+    """Self-consistency's accuracy against the number of samples voting (one line per way of
+    counting the votes), the other methods as lines."""
     fig, ax = _figure()
-    xs = list(curve)
-    ax.plot(xs, [100 * curve[j] for j in xs], "o-", label=f"{VOTING}: majority of j samples")
+    for label, curve in curves.items():
+        ax.plot(list(curve), [100 * v for v in curve.values()], "o-", label=f"{VOTING}: {label} of j samples")
     for i, (name, m) in enumerate(summary["methods"].items()):
         if name != VOTING:
-            ax.axhline(100 * m["accuracy"], ls="--", lw=1, color=f"C{i + 1}", label=name)
+            ax.axhline(100 * m["accuracy"], ls="--", lw=1, color=f"C{i + len(curves)}", label=name)
     ax.set_xlabel("samples voting (j)")
     ax.set_ylabel("accuracy (%)")
-    values = [100 * v for v in curve.values()] + [100 * m["accuracy"] for m in summary["methods"].values()]
+    values = [100 * v for c in curves.values() for v in c.values()]
+    values += [100 * m["accuracy"] for m in summary["methods"].values()]
     ax.set_ylim(max(0.0, min(values) - 8), min(100.0, max(values) + 8) + 1)  # the gaps, not the page
+    xs = list(next(iter(curves.values())))
     ax.set_xticks(xs if len(xs) <= 16 else xs[:: max(1, len(xs) // 8)])
     _finish(fig, ax, path, title)
 
@@ -128,12 +131,17 @@ def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
 
     if VOTING not in summary["methods"] or "kind" not in summary:  # older summaries lack the kind
         return []
-    curve = vote_curve(read_rows(run / "traces.jsonl"), summary["kind"], method=VOTING)
+    rows = read_rows(run / "traces.jsonl")
+    curve = vote_curve(rows, summary["kind"], method=VOTING)
     if not curve:
         return []
     k = max(curve)
-    plot_votes(curve, summary, run / "plots" / "votes.png", title)
-    return [
+    curves = {"majority": curve}
+    weighted = vote_curve(rows, summary["kind"], method=VOTING, weighted=True)
+    if weighted:
+        curves["weighted vote"] = weighted
+    plot_votes(curves, summary, run / "plots" / "votes.png", title)
+    lines = [
         "## Self-consistency by number of samples",
         "",
         f"The accuracy a majority vote over j of `{VOTING}`'s {k} samples would have had, averaged over "
@@ -141,10 +149,14 @@ def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
         f"{k}, more samples would pay; level, they would not. One sample: {100 * curve[1]:.1f}%; "
         f"all {k}: {100 * curve[k]:.1f}% (a tie counted as a random pick among the tied answers, so this can "
         "differ a little from the table, where a tie goes to the answer sampled first).",
-        "",
-        "![accuracy by samples voting](plots/votes.png)",
-        "",
     ]
+    if weighted:
+        lines.append(
+            f"The run voted with weights (`vote=weighted`: each sample counts its length-normalised "
+            f"probability); their vote over all {max(weighted)} samples: {100 * weighted[max(weighted)]:.1f}%, "
+            "the second line."
+        )
+    return [*lines, "", "![accuracy by samples voting](plots/votes.png)", ""]
 
 
 def render(run_dir: str | Path) -> Path:

@@ -10,7 +10,8 @@ from fastslow.models.base import Completion, Request
 class ScriptedModel:
     """Answers each request with ``respond(request, sample_index)`` and records every request.
 
-    ``respond`` may also be a list of strings, consumed in order (one per sample).
+    ``respond`` may also be a list of strings, consumed in order (one per sample). ``logprob(request,
+    sample_index)``, if given, is each sample's summed log-probability (else the backend gives none).
     """
 
     def __init__(
@@ -18,7 +19,9 @@ class ScriptedModel:
         respond: Callable[[Request, int], str] | list[str],
         supports_prefill: bool = True,
         name: str = "scripted",
+        logprob: Callable[[Request, int], float] | None = None,
     ):
+        self.logprob = logprob
         self.respond = respond
         self.supports_prefill = supports_prefill
         self.name = name
@@ -47,7 +50,7 @@ class ScriptedModel:
                     seconds=0.001 * r.n,
                     finish_reasons=["stop"] * r.n,
                     sample_tokens=toks,
-                    logprobs=[None] * r.n,
+                    logprobs=[self.logprob(r, k) if self.logprob else None for k in range(r.n)],
                 )
             )
         return out

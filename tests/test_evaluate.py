@@ -156,3 +156,26 @@ def test_report_plots_self_consistency_by_number_of_samples(tmp_path):
     )
     assert "Self-consistency by number" not in render(plain).read_text()
     assert not (plain / "plots" / "votes.png").exists()
+    assert "voted with weights" not in text
+
+
+def test_report_gives_the_weighted_votes_curve_when_the_run_voted_with_weights(tmp_path):
+    from fastslow.tasks import registry
+
+    task = registry.load_task("arithmetic", limit=4)
+    answers = {ex.question: ex.answer for ex in task.examples}
+
+    def model_fn(r, k):  # of sc's 8 samples, 3 right and likely, 5 answering 0 and unlikely
+        right = answers[r.messages[-1]["content"].split(chr(10))[0]]
+        return f" The answer is {right if k < 3 else 0}."
+
+    # Four tokens a sample (the scripted model counts words): weight 1 for the right ones, e^-2 for
+    # the wrong ones, so the weighted vote is 3 against 5 * 0.135 and the right answer wins.
+    model = ScriptedModel(model_fn, logprob=lambda r, k: 0.0 if k < 3 else -8.0)
+    out = tmp_path / "run"
+    cfg = EvalConfig(methods=["sc"], task="arithmetic", limit=4, params=["sc.vote=weighted"])
+    summary = evaluate(cfg, out, model=model, progress=False)
+    assert summary["methods"]["sc"]["accuracy"] == 1.0
+    text = render(out).read_text()
+    assert "One sample: 37.5%; all 8: 0.0%" in text  # the majority's curve, on the same samples
+    assert "their vote over all 8 samples: 100.0%" in text

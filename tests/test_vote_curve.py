@@ -45,3 +45,27 @@ def test_only_the_voting_method_with_references_counts():
     rows = [_sc(["1", "2"], "1"), _sc(["2", "2"], "1", method="usc"), _sc(["2", "2"], None), _sc(["2"], "1")]
     assert vote_curve(rows, "number") == {1: pytest.approx(0.5), 2: pytest.approx(0.5)}
     assert vote_curve([], "number") == {}
+
+
+def _weighted(answers, reference, weights):
+    row = _sc(answers, reference)
+    row["meta"]["weights"] = weights
+    return row
+
+
+def test_the_weighted_curve_counts_each_sample_by_its_weight():
+    # "14" is right and weighs 0.9; the two "5"s weigh 0.1 each. Pairs: (5, 5) loses, (5, 14) twice
+    # wins; all three: 0.9 against 0.2. A majority would lose all three.
+    rows = [_weighted(["5", "5", "14"], "14", [0.1, 0.1, 0.9])]
+    assert vote_curve(rows, "number", weighted=True) == {
+        1: pytest.approx(1 / 3),
+        2: pytest.approx(2 / 3),
+        3: 1.0,
+    }
+    assert vote_curve(rows, "number")[3] == 0.0
+
+
+def test_the_weighted_curve_skips_questions_without_a_weight_for_each_sample():
+    rows = [_weighted(["1", "2"], "1", [0.2, 0.9]), _sc(["1", "1"], "1"), _weighted(["1", "1"], "1", [0.5])]
+    assert vote_curve(rows, "number", weighted=True) == {1: pytest.approx(0.5), 2: 0.0}
+    assert vote_curve([_sc(["1", "2"], "1")], "number", weighted=True) == {}
