@@ -4,7 +4,10 @@ For each run directory (one task, with `cot` and `sc` in its traces.jsonl): accu
 questions sc fixes and breaks, how often a single sampled chain is right, how many questions no
 sample gets right, and the vote's mean agreement. On arithmetic runs it also tallies the first
 operation of every chain (its operands are always numbers of the question) by operator and by the
-sign of the result: how often the model works it out wrong. Given several runs (other sets of
+sign of the result: how often the model works it out wrong. It also counts, among the answers sampled twice
+or more on a question, how many were reached by more than one path (sequence of worked results),
+right answers and wrong ones apart: self-consistency gains where right answers have more paths.
+Given several runs (other sets of
 questions), it ends with the paired difference sc - cot over all their questions, with a 95% interval.
 Last, the accuracy a vote of k samples would have for every k up to the number sampled (the curve of
 Wang et al.'s Figure 2; `fastslow.vote_curve`), over all the runs' questions: it tells whether more
@@ -97,6 +100,45 @@ def first_operation_errors(rows: dict[tuple[str, str], dict[str, Any]], method: 
     return dict(sorted(tally.items()))
 
 
+_RESULT = re.compile(r"= (-?\d+)\.")  # a worked result: "... = -7."
+
+
+def _difference(answer: str, reference: str) -> int | None:
+    try:
+        return int(answer) - int(reference)
+    except ValueError:
+        return None
+
+
+def answer_paths(rows: dict[tuple[str, str], dict[str, Any]], kind: str) -> dict[str, list[int]]:
+    """For the answers sc sampled twice or more on a question, right and wrong: [reached by two or
+    more paths, all]. A sample's path is the sequence of results it works out ("= 39." ...), so two
+    samples that reach 67 as "49 + 18 = 67" and "39 + 18 = 67" took two paths to one answer.
+    ``off_by_tens``: [wrong samples off by a multiple of 10, all wrong samples]."""
+    tally = {"right": [0, 0], "wrong": [0, 0], "off_by_tens": [0, 0]}
+    for (m, _), row in rows.items():
+        if m != "sc":
+            continue
+        outputs = [o for s in row["steps"] for o in s["outputs"]]
+        paths: dict[str, set[tuple[str, ...]]] = {}
+        counts: dict[str, int] = {}
+        for output, answer in zip(outputs, row["meta"]["answers"]):
+            if answer is None:
+                continue
+            paths.setdefault(answer, set()).add(tuple(_RESULT.findall(output.split("The answer")[0])))
+            counts[answer] = counts.get(answer, 0) + 1
+            if not score_answer(answer, row["reference"], kind):  # a wrong sample: off by 10, 20, ...?
+                gap = _difference(answer, row["reference"])
+                tally["off_by_tens"][0] += gap is not None and gap % 10 == 0
+                tally["off_by_tens"][1] += 1
+        for answer, n in counts.items():
+            if n > 1:
+                cell = tally["right" if score_answer(answer, row["reference"], kind) else "wrong"]
+                cell[0] += len(paths[answer]) > 1
+                cell[1] += 1
+    return tally
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="`fastslow eval` run directories")
@@ -118,6 +160,12 @@ def main() -> None:
                 errors = first_operation_errors(rows, method)
                 cells = ", ".join(f"{k} {wrong}/{tried}" for k, (wrong, tried) in errors.items())
                 print(f"  first operation wrong ({method}): {cells}")
+            tally = answer_paths(rows, kind)
+            print(
+                "  answers sampled twice or more, reached by two or more paths: "
+                f"right {tally['right'][0]}/{tally['right'][1]}, wrong {tally['wrong'][0]}/{tally['wrong'][1]}; "
+                f"wrong samples off by a multiple of 10: {tally['off_by_tens'][0]}/{tally['off_by_tens'][1]}"
+            )
     if len(pooled) > 1:
         n, mean, low, high = pooled_difference(pooled)
         cot, sc = sum(p["cot"] for p in pooled), sum(p["sc"] for p in pooled)

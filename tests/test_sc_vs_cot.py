@@ -71,6 +71,24 @@ def test_the_script_prints_both(run_dir, capsys, monkeypatch):
     assert "cot 1/2, sc 1/2 (fixes 1, breaks 1); a sampled chain right 50.0%" in out
     assert "first operation wrong (sc): * non-negative 0/2, - negative 2/3" in out
     assert "a vote of k samples (mean over random subsets; cot 50.0%): 1: 50.0%" in out
+    assert (
+        "reached by two or more paths: right 0/1, wrong 0/1; wrong samples off by a multiple of 10: 0/3"
+        in out
+    )
+
+
+def test_answer_paths_tells_one_path_from_several(tmp_path):
+    q = "What is (7 + (8 * 4)) + 18? Work out what is inside the parentheses first."
+    via49 = " 8 * 4 = 32. Now we have (7 + 32) + 18. 7 + 32 = 49. Now we have 49 + 18. 49 + 18 = 67. The answer is 67."
+    via39 = " 8 * 4 = 32. Now we have (7 + 32) + 18. 7 + 32 = 39. Now we have 39 + 18. 39 + 18 = 67. The answer is 67."
+    right = " 8 * 4 = 32. Now we have (7 + 32) + 18. 7 + 32 = 39. Now we have 39 + 18. 39 + 18 = 57. The answer is 57."
+    rows = {
+        ("sc", "q"): _row(
+            "sc", "q", q, "57", 0.0, [via49, via39, right, right, via49], ["67", "67", "57", "57", "67"]
+        ),
+        ("cot", "q"): _row("cot", "q", q, "57", 1.0, [right]),
+    }
+    assert sc_vs_cot.answer_paths(rows, "number") == {"right": [0, 1], "wrong": [1, 1], "off_by_tens": [3, 3]}
 
 
 def test_pooled_difference_is_the_paired_mean_with_its_interval():
