@@ -4,11 +4,11 @@ For each run directory (one task, with `cot` and `sc` in its traces.jsonl): accu
 questions sc fixes and breaks, how often a single sampled chain is right, how many questions no
 sample gets right, and the vote's mean agreement. On arithmetic runs it also tallies the first
 operation of every chain (its operands are always numbers of the question) by operator and by the
-sign of the result: how often the model works it out wrong. It also counts, among the answers sampled twice
-or more on a question, how many were reached by more than one path (sequence of worked results),
-right answers and wrong ones apart: self-consistency gains where right answers have more paths.
-Given several runs (other sets of
-questions), it ends with the paired difference sc - cot over all their questions, with a 95% interval.
+sign of the result: how often the model works it out wrong; and, among the answers sampled twice or
+more on a question, how many were reached by more than one path (sequence of worked results), right
+answers and wrong ones apart: self-consistency gains where right answers have more paths. Given
+several runs (other sets of questions), it ends with the paired difference sc - cot over all their
+questions, with a 95% interval.
 Last, the accuracy a vote of k samples would have for every k up to the number sampled (the curve of
 Wang et al.'s Figure 2; `fastslow.vote_curve`), over all the runs' questions: it tells whether more
 samples would help, from one run with many. Runs of `sc.vote=weighted` get the weighted vote's curve too.
