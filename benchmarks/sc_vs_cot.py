@@ -123,17 +123,17 @@ def answer_paths(rows: dict[tuple[str, str], dict[str, Any]], kind: str) -> dict
         paths: dict[str, set[tuple[str, ...]]] = {}
         counts: dict[str, int] = {}
         for output, answer in zip(outputs, row["meta"]["answers"]):
-            if answer is None:
-                continue
-            paths.setdefault(answer, set()).add(tuple(_RESULT.findall(output.split("The answer")[0])))
-            counts[answer] = counts.get(answer, 0) + 1
-            if not score_answer(answer, row["reference"], kind):  # a wrong sample: off by 10, 20, ...?
-                gap = _difference(answer, row["reference"])
-                tally["off_by_tens"][0] += gap is not None and gap % 10 == 0
-                tally["off_by_tens"][1] += 1
+            if answer is not None:
+                paths.setdefault(answer, set()).add(tuple(_RESULT.findall(output.split("The answer")[0])))
+                counts[answer] = counts.get(answer, 0) + 1
         for answer, n in counts.items():
+            right = score_answer(answer, row["reference"], kind)
+            if not right:  # wrong samples: off by 10, 20, ...?
+                gap = _difference(answer, row["reference"])
+                tally["off_by_tens"][0] += n * (gap is not None and gap % 10 == 0)
+                tally["off_by_tens"][1] += n
             if n > 1:
-                cell = tally["right" if score_answer(answer, row["reference"], kind) else "wrong"]
+                cell = tally["right" if right else "wrong"]
                 cell[0] += len(paths[answer]) > 1
                 cell[1] += 1
     return tally

@@ -56,9 +56,8 @@ def load_model(spec: str = "embedded", *, api_key: str | None = None, batch_size
     from fastslow.models.hf import HFModel
 
     spec = spec.strip()
-    if spec in ("embedded", "embedded-reasoner"):
-        batch_size = batch_size or EMBEDDED_BATCH_SIZE
-    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    if batch_size is None:
+        batch_size = EMBEDDED_BATCH_SIZE if spec in ("embedded", "embedded-reasoner") else DEFAULT_BATCH_SIZE
     if spec == "embedded":
         from fastslow.models.embedded import embedded_model_dir
 
