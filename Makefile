@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 RUN    := runs/demo
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test wheel-check lint format bench clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check fastslow tests benchmarks
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --durations=15
 
+# The built wheel, installed into a fresh venv, runs `fastslow models` and a one-question eval.
+wheel-check: $(STAMP)
+	bash .ci/wheel_check.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check fastslow tests benchmarks
 
@@ -41,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sampling.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .ruff_cache

@@ -16,7 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fastslow.evaluate import EvalConfig, evaluate, open_model  # noqa: E402
+from fastslow.evaluate import EvalConfig, evaluate  # noqa: E402
+from fastslow.models.options import ModelOptions, open_model  # noqa: E402
 from fastslow.report import render  # noqa: E402
 
 SETTINGS = [
@@ -68,7 +69,7 @@ def main() -> None:
 
     results = {}
     for spec in args.models.split(","):
-        model = open_model(spec, args.cache, batch_size=args.batch_size)
+        model = open_model(spec, ModelOptions(cache=args.cache, batch_size=args.batch_size))
         for task, knobs in settings:
             knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
             out = Path(args.out) / f"{spec}-{task}-{knob_tag}"

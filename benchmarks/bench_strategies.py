@@ -20,7 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fastslow.evaluate import EvalConfig, evaluate, open_model  # noqa: E402
+from fastslow.evaluate import EvalConfig, evaluate  # noqa: E402
+from fastslow.models.options import ModelOptions, open_model  # noqa: E402
 from fastslow.report import pareto_front, render  # noqa: E402
 from fastslow.strategies.registry import STRATEGIES  # noqa: E402
 
@@ -98,7 +99,7 @@ def main() -> None:
     args = ap.parse_args()
 
     methods = args.methods.split(",")
-    model = open_model(args.model, args.cache, batch_size=args.batch_size)
+    model = open_model(args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size))
     summaries = {}
     for task in args.tasks.split(","):
         out = Path(args.out) / f"{args.model}-{task}"

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastslow.runlog import read_rows
+from fastslow.runs import read_rows
 from fastslow.tasks.answers import score_answer
 from fastslow.tasks.arithmetic import parse_question, solve
 from fastslow.vote_curve import vote_curve

@@ -9,38 +9,62 @@ and generations already made come from the SQLite cache.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.flags import arg, comma_list, key_values, positive
 from fastslow.models.base import Model
-from fastslow.models.cached import CachedModel
-from fastslow.runlog import append_rows, read_rows, saved_with_defaults, write_json
+from fastslow.models.identity import model_identity
+from fastslow.models.options import ModelOptions, open_model
+from fastslow.runs import check_run, open_run
 from fastslow.stats import mean, wilson_interval
 from fastslow.strategies.base import Strategy, run_batch
 from fastslow.strategies.registry import make_strategies
 from fastslow.tasks.base import Task
 
 
-@dataclass
-class EvalConfig:
-    """Everything that defines an evaluation run; written to ``config.json`` in the run directory."""
+def _methods(text: str) -> list[str]:
+    methods = comma_list(text)
+    if not methods:
+        raise FastslowError("--methods is empty: name at least one method (see `fastslow methods`)")
+    return methods
 
-    methods: list[str]
-    model: str = "embedded"
-    task: str | None = None
-    task_file: str | None = None
-    data: str | None = None
-    dataset: str | None = None
-    question_field: str = "question"
-    answer_field: str = "answer"
-    knobs: dict[str, str] = field(default_factory=dict)
-    params: list[str] = field(default_factory=list)
-    limit: int | None = None
-    seed: int = 0
-    split: str = "test"  # a built-in task's split ("train" for validation), or a saved dataset's
-    chunk: int = 16
+
+@dataclass
+class TaskSource:
+    """Where examples come from: exactly one of a built-in task, a BIG-bench file, a JSONL file or a
+    saved dataset (shared by every command that reads a task)."""
+
+    task: str | None = field(default=None, metadata=arg("built-in task name (see `fastslow tasks`)"))
+    task_file: str | None = field(default=None, metadata=arg("BIG-bench task.json", metavar="FILE"))
+    data: str | None = field(
+        default=None, metadata=arg("JSONL file with question/answer fields", metavar="FILE")
+    )
+    dataset: str | None = field(default=None, metadata=arg("datasets.save_to_disk folder", metavar="DIR"))
+    question_field: str = field(default="question", metadata=arg("--dataset column holding the question"))
+    answer_field: str = field(default="answer", metadata=arg("--dataset column holding the answer"))
+    knobs: dict[str, str] = field(
+        default_factory=dict,
+        metadata=arg(
+            "task generator knob, e.g. words=4 (repeatable)",
+            flag="--knob",
+            repeat=True,
+            parse=lambda items: key_values(items, "--knob"),
+            metavar="KEY=VALUE",
+        ),
+    )
+    limit: int | None = field(default=None, metadata=arg("number of examples", parse=positive, metavar="N"))
+    seed: int = field(default=0, metadata=arg("task generation seed", parse=int))
+    # a built-in task's split ("train" for validation), or a saved dataset's
+    split: str = field(
+        default="test",
+        metadata=arg(
+            "a built-in task's split: test, or train, to tune settings on questions the test split "
+            "never holds; for --dataset, the split to read"
+        ),
+    )
 
     def load_task(self) -> Task:
         from fastslow.tasks.registry import load_task
@@ -59,34 +83,33 @@ class EvalConfig:
         )
 
 
+@dataclass
+class EvalConfig(TaskSource):
+    """Everything that defines an evaluation run; written to ``config.json`` in the run directory."""
+
+    methods: list[str] = field(
+        default_factory=lambda: ["direct", "cot", "sc"],
+        metadata=arg("comma-separated strategies (see `fastslow methods`)", parse=_methods),
+    )
+    model: str = field(default="embedded", metadata=arg("model spec (see `fastslow models`)"))
+    params: list[str] = field(
+        default_factory=list,
+        metadata=arg(
+            "strategy parameter (repeatable): KEY=VALUE for every chosen method that has it, "
+            "METHOD.KEY=VALUE for one",
+            flag="--param",
+            repeat=True,
+            parse=lambda items: list(items or []),
+            metavar="[METHOD.]KEY=VALUE",
+        ),
+    )
+    chunk: int = field(default=16, metadata=arg("examples per batched step", parse=positive))
+
+
+TRACES = "traces.jsonl"
+
 # Fields that may differ between a run and its resumption without changing any result.
 _RUNTIME_FIELDS = {"chunk"}
-
-
-def check_config(out: Path, config: EvalConfig) -> None:
-    """Refuse to mix two different runs in one directory."""
-    path = out / "config.json"
-    current = asdict(config)
-    if path.exists():
-        import json
-
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise FastslowError(f"{path} is not valid JSON: {exc.msg}") from exc
-        before = saved_with_defaults(previous.get("eval", {}), EvalConfig)
-        differ = sorted(k for k in current if k not in _RUNTIME_FIELDS and before.get(k) != current[k])
-        if differ:
-            raise FastslowError(
-                f"{out} holds a run with other settings (differs in: {', '.join(differ)}); "
-                "use another --out, or delete that directory"
-            )
-
-
-def write_config(out: Path, config: EvalConfig) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / "config.json").exists():
-        write_json(out / "config.json", {"command": "eval", "eval": asdict(config)})
 
 
 def trace_row(method: str, example, task: Task, trace) -> dict[str, Any]:
@@ -106,16 +129,15 @@ def evaluate(
     out: str | Path,
     *,
     model: Model | None = None,
-    cache: str | Path | None = None,
-    batch_size: int | None = None,
+    options: ModelOptions | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``out``; return the summary (also in summary.json).
 
-    The task and methods are checked before the model is loaded, so bad arguments fail at once.
-    ``model`` overrides ``config.model`` (tests pass a scripted one); otherwise the model is
-    loaded from its spec (``batch_size`` rows decoded at once; see ``load_model``) and wrapped with
-    the generation cache at ``cache``.
+    The task, methods and run directory are checked before the model is loaded, so bad arguments
+    fail at once. ``model`` overrides ``config.model`` (tests pass a scripted one); otherwise the
+    model is opened from its spec as ``options`` say (generation cache, batch size, device, key).
+    A run resumes only with the same settings and the same model weights.
     """
     out = Path(out)
     task = config.load_task()
@@ -124,19 +146,18 @@ def evaluate(
     if any(ex.answer is None for ex in task.examples):
         raise FastslowError(f"task {task.name!r} has examples without an answer: eval needs references")
     strategies = make_strategies(config.methods, config.params)
-    check_config(out, config)
+    check_run(out, "eval", config, runtime_fields=_RUNTIME_FIELDS)
     if model is None:
-        model = open_model(config.model, cache, batch_size)
-    write_config(out, config)
-    traces_path = out / "traces.jsonl"
-    rows = read_rows(traces_path, repair=True)
+        model = open_model(config.model, options)
+    run = open_run(out, "eval", config, model_id=model_identity(model), runtime_fields=_RUNTIME_FIELDS)
+    rows = run.rows(TRACES)
     done = {(r["method"], r["example_id"]) for r in rows}
     resumed = len(rows)
 
     todo = [(s, [ex for ex in task.examples if (s.name, ex.id) not in done]) for s in strategies]
     total = sum(len(exs) for _, exs in todo)
     t0 = time.perf_counter()
-    bar = _progress(total, progress)
+    bar = run.progress(total, progress)
     try:
         for strategy, examples in todo:
             for start in range(0, len(examples), config.chunk):
@@ -144,7 +165,7 @@ def evaluate(
                 bar.set_description(strategy.name)
                 traces = run_batch(strategy, model, chunk, task)
                 new = [trace_row(strategy.name, ex, task, tr) for ex, tr in zip(chunk, traces)]
-                append_rows(traces_path, new)
+                run.append(TRACES, new)
                 rows.extend(new)
                 bar.update(len(chunk))
     finally:
@@ -160,7 +181,7 @@ def evaluate(
         "generations_new": getattr(model, "misses", None),
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
-    write_json(out / "summary.json", summary)
+    run.write_json("summary.json", summary)
     return summary
 
 
@@ -184,18 +205,4 @@ def summarize(rows: list[dict[str, Any]], methods: list[str], task: Task) -> dic
     return {"task": task.name, "kind": task.kind, "methods": per_method}
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="ex", disable=not enabled, dynamic_ncols=True)
-
-
-def open_model(spec: str, cache: str | Path | None = None, batch_size: int | None = None) -> CachedModel:
-    """Load a model spec and wrap it with the generation cache (``batch_size``: see ``load_model``)."""
-    from fastslow.models.registry import load_model
-    from fastslow.store import Store, default_cache_path
-
-    return CachedModel(load_model(spec, batch_size=batch_size), Store(cache or default_cache_path()))
-
-
-__all__ = ["EvalConfig", "evaluate", "summarize", "open_model", "Strategy"]
+__all__ = ["EvalConfig", "TaskSource", "evaluate", "summarize", "open_model", "Strategy"]

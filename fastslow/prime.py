@@ -14,17 +14,16 @@ install it as `embedded-reasoner`. The result is a toy for demos and tests, not 
 from __future__ import annotations
 
 import itertools
-import json
 import random
-import shutil
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.runlog import saved_with_defaults, write_json
+from fastslow.flags import arg, key_values, positive
+from fastslow.runs import open_run
+from fastslow.training.config import TrainConfig
 
 # Families and knob ranges primed: what `embedded-reasoner` can be expected to follow.
 MIX: dict[str, dict[str, list[Any]]] = {
@@ -46,29 +45,51 @@ SHARES: dict[str, float] = {
 }
 
 
+# The shipped recipe's training: 329 steps of 8 traces (about one pass over them), LoRA r=16.
+PRIME_TRAINING = TrainConfig(
+    max_steps=329, batch_size=8, lr=8e-4, warmup_steps=10, max_length=320, save_steps=20
+)
+
+
+def parse_shares(items: list[str] | None) -> dict[str, float]:
+    """The recipe's family shares with ``--share FAMILY=WEIGHT`` overrides (relative weights);
+    ``prime`` checks the families and weights."""
+    shares = dict(SHARES)
+    for family, value in key_values(items, "--share").items():
+        try:
+            shares[family] = float(value)
+        except ValueError:
+            raise FastslowError(f"--share {family}={value}: expected a number") from None
+    return shares
+
+
 @dataclass
 class PrimeConfig:
     """Everything that defines a priming run (written to ``config.json`` in the run directory)."""
 
-    steps: int = 329
-    batch_size: int = 8
-    learning_rate: float = 8e-4
-    warmup_steps: int = 10
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    max_length: int = 320
-    examples: int = 2640
-    seed: int = 0
-    save_steps: int = 20
-    # Batches of similar lengths: random batches were padded to 193 tokens a row on average for
-    # 150 real ones, and training here is compute-bound; grouped, a step took 8.7 s against 13.4 s.
-    sampler: str = "group_by_length"
-    mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
-    shares: dict[str, float] = field(default_factory=lambda: SHARES)
+    examples: int = field(default=2640, metadata=arg("training traces to generate", parse=positive))
+    seed: int = field(default=0, metadata=arg("seed of the traces and of training", parse=int))
+    shares: dict[str, float] = field(
+        default_factory=lambda: dict(SHARES),
+        metadata=arg(
+            "a family's share of the traces, relative to the others (repeatable; a zero share leaves "
+            "the family out)",
+            flag="--share",
+            repeat=True,
+            parse=parse_shares,
+            metavar="FAMILY=WEIGHT",
+        ),
+    )
     # Arithmetic traces write each sum and product in a random operand order (seeded): see
     # ``arithmetic.cot_solution``. Off in the shipped recipe.
-    commute: bool = False
+    commute: bool = field(
+        default=False,
+        metadata=arg(
+            "write each sum and product of the arithmetic traces in a random operand order (seeded)"
+        ),
+    )
+    train: TrainConfig = field(default_factory=lambda: replace(PRIME_TRAINING), metadata=arg("training"))
+    mix: dict[str, dict[str, list[Any]]] = field(default_factory=lambda: MIX)
 
 
 def build_examples(config: PrimeConfig) -> list[dict[str, Any]]:
@@ -123,142 +144,44 @@ def _check_shares(shares: dict[str, float], families: list[str]) -> None:
         raise FastslowError("prime shares add up to zero")
 
 
-def _check_config(out: Path, config: PrimeConfig) -> None:
-    path = out / "config.json"
-    current = {"command": "prime", "prime": asdict(config)}
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        saved = saved_with_defaults(previous.get("prime", {}), PrimeConfig)
-        previous["prime"] = {k: saved[k] for k in current["prime"]}
-        if previous != json.loads(json.dumps(current)):
-            raise FastslowError(
-                f"{out} holds a priming run with other settings: use another --out, or delete it"
-            )
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, current)
-
-
-def _last_checkpoint(checkpoints: Path) -> str | None:
-    found = sorted(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return str(found[-1]) if found else None
-
-
-def _checkpoint_step(checkpoint: str) -> int:
-    return int(Path(checkpoint).name.split("-")[1])
-
-
-def save_adapter_fp16(model: Any, target: Path) -> None:
-    """Save the adapter with float16 weights (half the size; it is merged into a float32 base)."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    if target.exists():
-        shutil.rmtree(target)
-    model.save_pretrained(target)
-    weights = target / "adapter_model.safetensors"
-    tensors = {k: v.to(torch.float16) for k, v in load_file(weights).items()}
-    save_file(tensors, weights, metadata={"format": "pt"})
-    cfg_path = target / "adapter_config.json"
-    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    from fastslow.models.adapters import EMBEDDED_BASE
-
-    cfg["base_model_name_or_path"] = EMBEDDED_BASE  # machine-independent: resolved at load time
-    if isinstance(cfg.get("target_modules"), list):  # PEFT writes a set, in hash order: fix one order
-        cfg["target_modules"] = sorted(cfg["target_modules"])
-    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    readme = target / "README.md"
-    if readme.exists():
-        readme.unlink()  # PEFT's template card; ours is fastslow/models/REASONER.md
-
-
 def prime(
     config: PrimeConfig, out: str | Path, install: bool = False, progress: bool = True
 ) -> dict[str, Any]:
-    """Train (or resume training) the reasoning adapter into ``out``; return the run's record."""
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    """Train (or resume training) the reasoning adapter into ``out``; return the run's record.
 
+    Steps: build the traces -> open the run -> SFT a LoRA adapter (``training.train_sft``) ->
+    export it in float16 to ``out/adapter`` -> with ``install``, make it `embedded-reasoner`.
+    """
+    from fastslow.models.adapters import EMBEDDED_BASE
     from fastslow.models.embedded import embedded_model_dir
+    from fastslow.training import train_sft
 
-    out = Path(out)
     rows = build_examples(config)  # first: a bad config fails before the run directory is written
-    _check_config(out, config)
-    (out / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-    base_dir = embedded_model_dir()
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    args = SFTConfig(
-        output_dir=str(out / "checkpoints"),
-        max_steps=config.steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=config.warmup_steps,
-        max_length=config.max_length,
-        logging_steps=5,
-        save_steps=config.save_steps,
-        save_total_limit=2,
+    base = embedded_model_dir()
+    run = open_run(out, "prime", config)
+    run.write_rows("train.jsonl", rows)
+    result = train_sft(
+        base,
+        rows,
+        config.train,
+        run.out,
+        export_to="adapter",
+        base_label=EMBEDDED_BASE,  # machine-independent: resolved at load time
         seed=config.seed,
-        data_seed=config.seed,
-        train_sampling_strategy=config.sampler,
-        bf16=False,
-        use_cpu=not torch.cuda.is_available(),  # the recipe is timed on a CPU; a GPU is used if present
-        gradient_checkpointing=False,  # slower on a small model; memory is not short
-        report_to="none",
-        disable_tqdm=not progress,
+        progress=progress,
     )
-    peft_config = LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules="all-linear",
-        task_type="CAUSAL_LM",
-    )
-    last = _last_checkpoint(out / "checkpoints")
-    t0 = time.perf_counter()
-    if last and _checkpoint_step(last) >= config.steps:
-        # Training finished before (the run stopped while exporting): export that checkpoint as it is.
-        # (Resuming a Trainer from its final checkpoint would take one step past max_steps.)
-        from peft import PeftModel
-
-        trained = PeftModel.from_pretrained(model, last)
-        state = json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
-        global_step, log_history = state["global_step"], state["log_history"]
-    else:
-        trainer = SFTTrainer(
-            model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
-        )
-        trainer.train(resume_from_checkpoint=last)
-        trained, global_step, log_history = (
-            trainer.model,
-            trainer.state.global_step,
-            trainer.state.log_history,
-        )
-    seconds = time.perf_counter() - t0
-    adapter = out / "adapter"
-    save_adapter_fp16(trained, adapter)
-    losses = [h["loss"] for h in log_history if "loss" in h]
     record = {
-        "adapter": str(adapter),
-        "steps": global_step,
+        "adapter": str(result.path),
+        "steps": result.steps,
         "train_examples": len(rows),
-        "final_loss": losses[-1] if losses else None,
-        "loss_history": [(h["step"], h["loss"]) for h in log_history if "loss" in h],
-        "train_seconds_this_run": round(seconds, 1),
-        "adapter_bytes": (adapter / "adapter_model.safetensors").stat().st_size,
+        "final_loss": result.final_loss,
+        "loss_history": result.loss_history,
+        "train_seconds_this_run": result.seconds,
+        "adapter_bytes": (result.path / "adapter_model.safetensors").stat().st_size,
     }
-    write_json(out / "prime.json", record)
+    run.write_json("prime.json", record)
     if install:
-        from fastslow.models.reasoner import ADAPTER_DIR
+        from fastslow.models.reasoner import install_adapter
 
-        if ADAPTER_DIR.exists():
-            shutil.rmtree(ADAPTER_DIR)
-        shutil.copytree(adapter, ADAPTER_DIR)
-        record["installed"] = str(ADAPTER_DIR)
+        record["installed"] = str(install_adapter(result.path))
     return record

@@ -126,7 +126,7 @@ def plot_votes(curves: dict[str, dict[int, float]], summary: dict[str, Any], pat
 
 def votes_section(run: Path, summary: dict[str, Any], title: str) -> list[str]:
     """The report's lines on self-consistency by number of samples (none if the run has no sc votes)."""
-    from fastslow.runlog import read_rows
+    from fastslow.runs import read_rows
     from fastslow.vote_curve import vote_curve
 
     if VOTING not in summary["methods"] or "kind" not in summary:  # older summaries lack the kind

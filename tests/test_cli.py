@@ -144,8 +144,7 @@ def test_prime_rejects_a_bad_share_before_training(share, needle, out):
 
 
 def test_prime_share_overrides_one_family_and_keeps_the_others():
-    from fastslow.cli import _shares
-    from fastslow.prime import SHARES
+    from fastslow.prime import SHARES, parse_shares
 
-    shares = _shares(["arithmetic=0.5", "last_letters=0.38"])
+    shares = parse_shares(["arithmetic=0.5", "last_letters=0.38"])
     assert shares == dict(SHARES, arithmetic=0.5, last_letters=0.38)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fastslow.runlog import read_rows
+from fastslow.runs import read_rows
 from tests.test_cli import fastslow
 
 

@@ -6,7 +6,7 @@ from fastslow.errors import FastslowError
 from fastslow.evaluate import EvalConfig, evaluate
 from fastslow.models.cached import CachedModel
 from fastslow.report import pareto_front, render
-from fastslow.runlog import read_rows
+from fastslow.runs import read_rows
 from fastslow.store import Store
 from tests.fakes import ScriptedModel
 

@@ -1,15 +1,16 @@
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
 from fastslow.errors import FastslowError
-from fastslow.prime import MIX, SHARES, PrimeConfig, build_examples, prime
+from fastslow.prime import MIX, PRIME_TRAINING, SHARES, PrimeConfig, build_examples, prime
 from fastslow.strategies.cot import TRIGGER, cot_messages
 from fastslow.tasks.registry import load_task
 from fastslow.tasks.splits import split_of
 
-SMALL = PrimeConfig(examples=240, steps=2)
+SMALL = PrimeConfig(examples=240, train=replace(PRIME_TRAINING, max_steps=2))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,9 @@ def test_never_trains_on_direct_answers(rows):
 
 
 def test_commuted_arithmetic_traces_swap_sums_and_products_and_stay_correct(rows):
-    commuted = build_examples(PrimeConfig(examples=240, steps=2, commute=True))
+    commuted = build_examples(
+        PrimeConfig(examples=240, train=replace(PRIME_TRAINING, max_steps=2), commute=True)
+    )
     assert [r["question"] for r in commuted] == [r["question"] for r in rows]
     changed = 0
     for plain, swapped in zip(rows, commuted):
@@ -91,26 +94,34 @@ def test_commuted_arithmetic_traces_swap_sums_and_products_and_stay_correct(rows
         assert task.score(task.extract(other, ex), ex) == 1.0, other
     arithmetic = sum(r["family"] == "arithmetic" for r in rows)
     assert arithmetic // 4 < changed < arithmetic  # a coin toss per sum or product
-    assert build_examples(PrimeConfig(examples=240, steps=2, commute=True)) == commuted  # seeded
+    assert (
+        build_examples(PrimeConfig(examples=240, train=replace(PRIME_TRAINING, max_steps=2), commute=True))
+        == commuted
+    )  # seeded
 
 
 def test_a_run_directory_from_before_commute_resumes_as_without_it(tmp_path):
-    from fastslow.prime import _check_config
+    from fastslow.runs import open_run
 
-    _check_config(tmp_path, SMALL)
+    open_run(tmp_path, "prime", SMALL)
     config = json.loads((tmp_path / "config.json").read_text())
     del config["prime"]["commute"]
     (tmp_path / "config.json").write_text(json.dumps(config))
-    _check_config(tmp_path, SMALL)  # no error: the old run had commute off
+    open_run(tmp_path, "prime", SMALL)  # no error: the old run had commute off
     with pytest.raises(FastslowError, match="other settings"):
-        _check_config(tmp_path, PrimeConfig(examples=240, steps=2, commute=True))
+        open_run(
+            tmp_path,
+            "prime",
+            PrimeConfig(examples=240, train=replace(PRIME_TRAINING, max_steps=2), commute=True),
+        )
 
 
 @pytest.mark.slow
 def test_prime_trains_saves_a_loadable_adapter_and_resumes(tmp_path):
     from fastslow.models.registry import load_model
 
-    cfg = PrimeConfig(steps=2, examples=16, batch_size=2, save_steps=1, max_length=256)
+    train = replace(PRIME_TRAINING, max_steps=2, batch_size=2, save_steps=1, max_length=256)
+    cfg = PrimeConfig(examples=16, train=train)
     record = prime(cfg, tmp_path / "run", progress=False)
     assert record["steps"] == 2 and record["adapter_bytes"] > 0
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("checkpoint-*"))
@@ -121,4 +132,4 @@ def test_prime_trains_saves_a_loadable_adapter_and_resumes(tmp_path):
     model = load_model(f"hf:{tmp_path / 'run' / 'adapter'}")
     assert model.name.startswith("adapter:")
     with pytest.raises(Exception, match="other settings"):
-        prime(PrimeConfig(steps=3, examples=16), tmp_path / "run", progress=False)
+        prime(PrimeConfig(examples=16, train=replace(train, max_steps=3)), tmp_path / "run", progress=False)

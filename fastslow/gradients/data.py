@@ -34,14 +34,15 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.flags import arg, key_values, positive
 from fastslow.jsonlines import read_objects
-from fastslow.runlog import write_json
+from fastslow.runs import write_json, write_jsonl
 from fastslow.tasks import arithmetic
 from fastslow.tasks.base import Example
 
@@ -223,6 +224,27 @@ def build_responses(examples: list[Example], family: str, seed: int) -> dict[str
     return rows
 
 
+@dataclass
+class MakeDataConfig:
+    """`fastslow gradients make-data`: the response types of a built-in task."""
+
+    task: str = field(metadata=arg("built-in task (see `fastslow tasks`)"))
+    out: str = field(metadata=arg("folder for the JSONL files", metavar="DIR"))
+    n: int = field(default=100, metadata=arg("questions", flag="--limit", parse=positive))
+    seed: int = field(default=0, metadata=arg("task generation seed", parse=int))
+    knobs: dict[str, str] = field(
+        default_factory=dict,
+        metadata=arg(
+            "task generator knob (repeatable)",
+            flag="--knob",
+            repeat=True,
+            parse=lambda items: key_values(items, "--knob"),
+            metavar="KEY=VALUE",
+        ),
+    )
+    split: str = field(default="train", metadata=arg("the task's split", choices=("train", "test")))
+
+
 def make_data(
     task: str,
     out: str | Path,
@@ -250,9 +272,7 @@ def make_data(
     files = {}
     for rtype, type_rows in rows.items():
         path = out / f"{rtype}.jsonl"
-        path.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in type_rows), encoding="utf-8"
-        )
+        write_jsonl(path, type_rows)
         files[rtype] = path
     collisions = sum(1 for r in rows["irrelevant_none"] if r["response"] == answer_sentence(r["answer"]))
     write_json(

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.flags import arg, key_values, positive
 from fastslow.gradients.capture import CaptureLayerIO, LayerIO
 from fastslow.gradients.data import ResponseExample, read_responses
 from fastslow.gradients.encode import PROMPT_FORMATS, Encoded, encode
@@ -41,11 +40,15 @@ from fastslow.gradients.lowrank import (
 )
 from fastslow.gradients.modules import Projection, find_projections, module_kinds
 from fastslow.gradients.parallel import map_layers
-from fastslow.runlog import append_rows, read_rows, write_json
+from fastslow.models.identity import model_identity
+from fastslow.runs import Run, check_run, open_run
 
 ROWS_FILE = "gradients.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
-TIMING_FILE = "timing.jsonl"  # seconds per example, kept apart so that the rows stay reproducible
+TIMING_FILE = "timing.jsonl"
+DATA_CHANGED = {
+    "data_sha256": "the contents of {}'s data file"
+}  # seconds per example, kept apart so that the rows stay reproducible
 
 
 @dataclass
@@ -62,13 +65,32 @@ class GradientsConfig:
     - ``prompt_format``: ``auto`` (the chat template if the tokenizer has one), ``chat`` or ``plain``.
     """
 
-    data: dict[str, str]
-    model: str = "embedded"
-    modules: str = "all"
-    max_length: int = 1024
-    exact_svd: bool = False
-    limit: int | None = None
-    prompt_format: str = "auto"
+    data: dict[str, str] = field(
+        default_factory=dict,
+        metadata=arg(
+            "JSONL of prompt/response for one response type (repeatable)",
+            repeat=True,
+            parse=lambda items: key_values(items, "--data"),
+            metavar="NAME=FILE",
+        ),
+    )
+    model: str = field(default="embedded", metadata=arg("model spec (see `fastslow models`)"))
+    modules: str = field(
+        default="all",
+        metadata=arg(
+            "projections: attn (q k v o, the paper's), mlp (gate up down) or all",
+            choices=("all", "attn", "mlp"),
+        ),
+    )
+    max_length: int = field(default=1024, metadata=arg("skip (and report) longer examples", parse=positive))
+    exact_svd: bool = field(default=False, metadata=arg("the paper's way: full gradient, full SVD (slow)"))
+    limit: int | None = field(default=None, metadata=arg("examples per response type", parse=positive))
+    prompt_format: str = field(
+        default="auto",
+        metadata=arg(
+            "auto (the chat template if the tokenizer has one), chat or plain", choices=PROMPT_FORMATS
+        ),
+    )
 
     def validate(self) -> None:
         if not self.data:
@@ -99,63 +121,16 @@ def data_digests(config: GradientsConfig) -> dict[str, str]:
     return out
 
 
-def check_config(out: Path, config: GradientsConfig, digests: dict[str, str]) -> None:
-    """Refuse to mix two different runs in one directory."""
-    path = out / "config.json"
-    if not path.exists():
-        return
-    try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise FastslowError(f"{path} is not valid JSON: {exc.msg}") from exc
-    if previous.get("command") != "gradients":
-        raise FastslowError(f"{out} holds a {previous.get('command', 'different')} run; use another --out")
-    current = asdict(config)
-    differ = sorted(k for k in current if previous.get("gradients", {}).get(k) != current[k])
-    changed = sorted(k for k, v in digests.items() if previous.get("data_sha256", {}).get(k) != v)
-    if differ or changed:
-        what = ", ".join(differ + [f"the contents of {k}'s data file" for k in changed if k not in differ])
-        raise FastslowError(
-            f"{out} holds a run with other settings (differs in: {what}); use another --out, or delete that directory"
-        )
-
-
-def check_model(out: Path, model_id: str) -> None:
-    """The same spec can name other weights later (a folder trained again): refuse to mix them."""
-    path = out / "config.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8")).get("model_id")
-        if previous is not None and previous != model_id:
-            raise FastslowError(
-                f"{out} was computed with model {previous}, now {model_id} (the weights changed); "
-                "use another --out, or delete that directory"
-            )
-
-
-def write_config(out: Path, config: GradientsConfig, digests: dict[str, str], model_id: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / "config.json").exists():
-        record = {
-            "command": "gradients",
-            "gradients": asdict(config),
-            "data_sha256": digests,
-            "model_id": model_id,
-        }
-        write_json(out / "config.json", record)
-
-
-def finished_rows(path: Path, per_example: int) -> list[dict[str, Any]]:
+def finished_rows(run: Run, per_example: int) -> list[dict[str, Any]]:
     """The rows of finished examples. An example cut short by an interruption (fewer rows than
     projections) is removed from the file, to be computed again."""
-    rows = read_rows(path, repair=True)
+    rows = run.rows(ROWS_FILE)
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
         counts[(r["type"], r["id"])] = counts.get((r["type"], r["id"]), 0) + 1
     kept = [r for r in rows if counts[(r["type"], r["id"])] == per_example]
     if len(kept) < len(rows):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
-        os.replace(tmp, path)
+        run.write_rows(ROWS_FILE, kept)
     return kept
 
 
@@ -327,7 +302,7 @@ def run_gradients(
     config.validate()
     data = load_data(config)
     digests = data_digests(config)
-    check_config(out, config, digests)
+    check_run(out, "gradients", config, extra={"data_sha256": digests}, extra_names=DATA_CHANGED)
     if model is None:
         from fastslow.models.registry import load_model
 
@@ -335,20 +310,20 @@ def run_gradients(
     lm, tokenizer = prepare_model(model.model), model.tokenizer
     projections = find_projections(lm, config.modules)
     n_layers = max(p.layer for p in projections) + 1
-    model_id = getattr(model, "name", config.model)
-    check_model(out, model_id)
-    write_config(out, config, digests, model_id)
+    model_id = model_identity(model) if hasattr(model, "name") else config.model
+    run = open_run(
+        out, "gradients", config, model_id=model_id, extra={"data_sha256": digests}, extra_names=DATA_CHANGED
+    )
 
-    rows_path, skipped_path, timing_path = out / ROWS_FILE, out / SKIPPED_FILE, out / TIMING_FILE
-    rows = finished_rows(rows_path, len(projections))
-    skipped = read_rows(skipped_path, repair=True)
+    rows = finished_rows(run, len(projections))
+    skipped = run.rows(SKIPPED_FILE)
     done = {(r["type"], r["id"]) for r in rows} | {(r["type"], r["id"]) for r in skipped}
     resumed = len(done)
     todo = [(t, ex) for t, exs in data.items() for ex in exs if (t, ex.id) not in done]
     if budget is not None:
         todo = todo[:budget]
 
-    bar = _progress(len(todo), progress)
+    bar = run.progress(len(todo), progress)
     t0 = time.perf_counter()
     try:
         for rtype, ex in todo:
@@ -362,13 +337,13 @@ def run_gradients(
                 reason = None if math.isfinite(loss) else "non-finite loss"
             if reason is not None:
                 row = {"type": rtype, "id": ex.id, "tokens": len(encoded.ids), "reason": reason}
-                append_rows(skipped_path, [row])
+                run.append(SKIPPED_FILE, [row])
                 skipped.append(row)
                 bar.set_postfix_str(f"skipped {len(skipped)}")
             else:
                 new = example_rows(rtype, ex.id, encoded, loss, projections, spectra)
-                append_rows(rows_path, new)
-                append_rows(timing_path, [{"type": rtype, "id": ex.id, "seconds": took}])
+                run.append(ROWS_FILE, new)
+                run.append(TIMING_FILE, [{"type": rtype, "id": ex.id, "seconds": took}])
                 rows.extend(new)
             bar.update(1)
     finally:
@@ -387,9 +362,9 @@ def run_gradients(
         "examples_new": len(todo),
         "examples_left": sum(len(exs) for exs in data.values()) - len(done) - len(todo),
         "wall_seconds": round(seconds, 2),
-        **timing_summary(read_rows(timing_path, repair=True), list(data)),
+        **timing_summary(run.rows(TIMING_FILE), list(data)),
     }
-    write_json(out / "summary.json", summary)
+    run.write_json("summary.json", summary)
     return summary
 
 
@@ -412,9 +387,3 @@ def skip_reason(encoded: Encoded, max_length: int) -> str | None:
     if encoded.response_tokens < 1:
         return "no response tokens"
     return None
-
-
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="ex", disable=not enabled, dynamic_ncols=True)

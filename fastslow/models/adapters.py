@@ -54,9 +54,13 @@ def ensure_merged(adapter_dir: Path, label: str = "merged") -> Path:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from fastslow.progress import progress_bar
+
     base_dir = resolve_base(adapter_dir)
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    save_atomically(merged, tokenizer, target)
+    with progress_bar(1, None, unit="model", desc=f"merging adapter {label} into its base (once)") as bar:
+        base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+        merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+        tokenizer = AutoTokenizer.from_pretrained(base_dir)
+        save_atomically(merged, tokenizer, target)
+        bar.update(1)
     return target

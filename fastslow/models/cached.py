@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fastslow.models.base import Completion, Model, Request
+from fastslow.models.identity import model_identity
 from fastslow.store import CachedSample, Store, generation_key
 
 
@@ -34,6 +35,11 @@ class CachedModel:
         self.supports_prefill = model.supports_prefill
         self.hits = 0
         self.misses = 0
+
+    @property
+    def identity(self) -> str:
+        """The wrapped model's identity (its weights' digest where it has one)."""
+        return model_identity(self.inner)
 
     def generate(self, requests: list[Request]) -> list[Completion]:
         keys = [[generation_key(self.name, request_payload(r), k) for k in range(r.n)] for r in requests]

@@ -36,19 +36,23 @@ def ensure_converted(gguf_path: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-        model = AutoModelForCausalLM.from_pretrained(
-            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
-        )
-    except Exception as exc:  # transformers raises many types for unreadable files
-        raise FastslowError(f"cannot load GGUF file {gguf_path}: {exc}") from exc
-    # A GGUF-loaded model is marked as quantized; it is plain float32 after dequantization.
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    save_atomically(model, tokenizer, target)
+    from fastslow.progress import progress_bar
+
+    with progress_bar(1, None, unit="model", desc=f"converting {gguf_path.name} (once)") as bar:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+            model = AutoModelForCausalLM.from_pretrained(
+                gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+            )
+        except Exception as exc:  # transformers raises many types for unreadable files
+            raise FastslowError(f"cannot load GGUF file {gguf_path}: {exc}") from exc
+        # A GGUF-loaded model is marked as quantized; it is plain float32 after dequantization.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        save_atomically(model, tokenizer, target)
+        bar.update(1)
     return target
 
 

@@ -27,8 +27,24 @@ class _Row:
     prompt: str
 
 
+# The prompt format of a model whose tokenizer has no chat template (a base model): each message on
+# its own lines, "User:"/"Assistant:" turns, the assistant's turn opened (and prefilled) last. The
+# model stops when it starts a new "User:" turn by itself.
+PLAIN_ROLES = {"system": "", "user": "User: ", "assistant": "Assistant: "}
+PLAIN_STOPS = ("\nUser:",)
+
+
+def plain_prompt(messages: list[dict[str, str]] | tuple[dict[str, str], ...], bos: str | None = None) -> str:
+    """The plain prompt of ``messages`` (see PLAIN_ROLES), ending with an open "Assistant:" turn."""
+    parts = [
+        f"{PLAIN_ROLES.get(m['role'], m['role'].title() + ': ')}{m['content'].strip()}" for m in messages
+    ]
+    return (bos or "") + "\n\n".join(parts) + "\n\nAssistant:"
+
+
 class HFModel:
-    """A transformers causal LM with a chat template.
+    """A transformers causal LM; its chat template formats the prompt, or, for a model without one
+    (a base model), the plain format above.
 
     ``batch_size`` bounds the rows decoded at once. Sampling is seeded per batch from the requests'
     seeds, so the same list of requests gives the same texts; ``temperature == 0`` is greedy.
@@ -63,10 +79,26 @@ class HFModel:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.plain = not getattr(self.tokenizer, "chat_template", None)
+        self.implicit_stops = PLAIN_STOPS if self.plain else ()
+        self._identity: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The name and a digest of the weight files: tells two models apart behind one spec."""
+        if self._identity is None:
+            from fastslow.models.identity import weights_digest
+
+            self._identity = f"{self.name}@{weights_digest(self.path)}"
+        return self._identity
 
     # -- prompt formatting -------------------------------------------------------------------
     def format_prompt(self, request: Request) -> str:
         """The chat-templated prompt text, with the assistant turn opened (and prefilled)."""
+        if self.plain:
+            return plain_prompt(request.messages, self.tokenizer.bos_token) + (
+                " " + request.prefill if request.prefill else ""
+            )
         text = self.tokenizer.apply_chat_template(
             list(request.messages), tokenize=False, add_generation_prompt=True
         )
@@ -124,7 +156,7 @@ class HFModel:
         groups = [list(g) for _, g in groupby(rows, key=lambda row: row.request_index)]
         prompts, repeats = [g[0].prompt for g in groups], [len(g) for g in groups]
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        stops = list(settings.stop)
+        stops = [*settings.stop, *self.implicit_stops]
 
         def hit_stop(tokens: list[int]) -> bool:
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
@@ -150,7 +182,7 @@ class HFModel:
         for d in decoded:
             content = [t for t in d.tokens if t not in eos]
             text = self.tokenizer.decode(content, skip_special_tokens=True)
-            text, _ = truncate_at_stop(text, settings.stop)
+            text, _ = truncate_at_stop(text, stops)
             results.append((text, len(d.tokens), "stop" if d.stopped else "length", d.logprob))
         return results
 

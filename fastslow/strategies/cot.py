@@ -13,7 +13,6 @@ Models"): ``exemplars=FILE`` gives worked examples (JSONL: ``question`` plus ``s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,11 @@ from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.models.base import Completion, Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, names_answer, question_text
 from fastslow.tasks.base import Example, Task
 
 TRIGGER = "Let's think step by step."
 ANSWER_TRIGGER = "Therefore, the answer is"
-_MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 
 
 def load_exemplars(path: str | Path, shots: int | None = None) -> list[Message]:
@@ -127,7 +125,7 @@ class ChainOfThought(Strategy):
         reasoning = c.texts[0]
         steps = [Step("reason", messages, [reasoning], prefill=start)]
         final = start + reasoning
-        if self.answer_call and not _MARKER_RE.search(reasoning):
+        if self.answer_call and not names_answer(reasoning):
             # Kojima et al.'s second stage: continue the reasoning with the answer trigger.
             if prefill:
                 req = Request(messages, max_tokens=24, stop=("\n",), prefill=f"{final}\n{ANSWER_TRIGGER}")

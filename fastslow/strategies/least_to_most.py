@@ -25,12 +25,12 @@ answer ends "The answer is X", as in the paper's GSM8K solutions (Appendix D: ".
 problem's own question sentence ("How many shells does Elsa have now?") when the problem has one,
 else the whole problem.
 
-Shipped exemplars (``exemplars/*.jsonl``), chosen by task name: ``last_letters`` follows §3.1
+Shipped exemplars (``exemplars/<task name>.jsonl``, found by file name): ``last_letters`` follows §3.1
 (Table 1 of the ICLR version; the sublists "think machine", then "think machine learning", each
 solved from the previous output: '"think machine" outputs "ke". The last letter of "learning" is
 "g". Concatenating "ke", "g" leads to "keg".'); ``arithmetic`` uses the intermediate operations
-as subquestions; ``distractor_arithmetic`` and ``sycophancy`` use word problems in the style of
-Appendix D. Any other task gets a zero-shot decomposition instruction, and the trace says so.
+as subquestions; ``distractor_arithmetic`` and ``sycophancy`` use (the same) word problems in the
+style of Appendix D. A new task gets exemplars by adding its file. Any other task gets a zero-shot decomposition instruction, and the trace says so.
 
 ``exemplars=FILE`` overrides them: a JSONL file, one worked problem a line::
 
@@ -71,18 +71,18 @@ from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.models.base import Completion, Message, Request, truncate_at_stop
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, names_answer, question_text
 from fastslow.tasks.answers import extract_answer
 from fastslow.tasks.base import Example, Task
 
-EXEMPLAR_DIR = Path(__file__).parent / "exemplars"
-# Task name -> the shipped exemplar file chosen for it.
-SHIPPED = {
-    "last_letters": "last_letters.jsonl",
-    "arithmetic": "arithmetic.jsonl",
-    "distractor_arithmetic": "word_problems.jsonl",
-    "sycophancy": "word_problems.jsonl",
-}
+EXEMPLAR_DIR = Path(__file__).parent / "exemplars"  # exemplars/<task name>.jsonl, found by name
+
+
+def shipped_exemplars(task_name: str) -> Path | None:
+    """The shipped exemplar file of a task: ``exemplars/<task name>.jsonl``, if there is one."""
+    path = EXEMPLAR_DIR / f"{task_name}.jsonl"
+    return path if path.is_file() else None
+
 
 DECOMPOSE_INSTRUCTION = (
     "Do not solve the problem yet. List the simpler questions that must be answered before it, "
@@ -112,7 +112,6 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _EDGES = " \t\"'`*_\u201c\u201d\u2018\u2019"
-_MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 _DONE_RE = re.compile(rf"^\W*{DONE}\b", re.IGNORECASE)
 
 SubProgram = Generator[list[Request], list[Completion], None]  # a stage of a program, run with ``yield from``
@@ -144,7 +143,7 @@ def load_l2m_exemplars(path: str | Path, shots: int | None = None) -> list[Exemp
                 "and one for the question itself"
             )
         for i, sol in enumerate(sols, start=1):
-            if not _MARKER_RE.search(sol):
+            if not names_answer(sol):
                 raise FastslowError(f'{where}: solution {i} does not say "{ANSWER_MARKER} X"')
         out.append(Exemplar(question.strip(), tuple(s.strip() for s in subs), tuple(s.strip() for s in sols)))
         if shots is not None and len(out) >= shots:
@@ -206,7 +205,7 @@ def parse_subquestions(text: str) -> tuple[list[str], str | None]:
     for raw in found:
         item = clean_item(raw)
         key = _norm(item)
-        if not key or key in seen or _MARKER_RE.search(item):
+        if not key or key in seen or names_answer(item):
             continue
         seen.add(key)
         items.append(item)
@@ -255,10 +254,9 @@ def _task_exemplars(task: Task, path: str, shots: int) -> tuple[list[Exemplar], 
     """The exemplars for this task and a note on where they came from (for the trace)."""
     if path:
         return load_l2m_exemplars(path, shots or None), f"file: {path}"
-    if task.name in SHIPPED:
-        return load_l2m_exemplars(EXEMPLAR_DIR / SHIPPED[task.name], shots or None), (
-            f"shipped: {SHIPPED[task.name]}"
-        )
+    shipped = shipped_exemplars(task.name)
+    if shipped is not None:
+        return load_l2m_exemplars(shipped, shots or None), f"shipped: {shipped.name}"
     return (
         [],
         f"none: zero-shot decomposition (no shipped exemplars for task {task.name!r}; give exemplars=FILE)",
@@ -336,7 +334,7 @@ class LeastToMost(Strategy):
 
         meta["subquestions"] = list(asked)
         meta["sub_answers"] = [extract_answer(a, "text") for a in answers]
-        unmarked = [i for i, a in enumerate(answers) if not _MARKER_RE.search(a)]
+        unmarked = [i for i, a in enumerate(answers) if not names_answer(a)]
         if unmarked:
             meta["unmarked"] = unmarked  # solutions that name no answer ("The answer is X")
         final = answers[-1]

@@ -20,7 +20,6 @@ follows the instruction pays one call.
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 from typing import ClassVar
@@ -28,7 +27,7 @@ from typing import ClassVar
 from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
 from fastslow.strategies.cot import cot_messages
-from fastslow.strategies.prompts import ANSWER_MARKER
+from fastslow.strategies.prompts import ANSWER_MARKER, names_answer
 from fastslow.tasks.base import Example, Task
 
 # Wang et al. 2023, §2.1 (PS) and the PS+ trigger of §2.1 / the authors' prompt 301.
@@ -42,7 +41,6 @@ PS_PLUS_TRIGGER = (
     "to correct numeral calculation and commonsense), solve the problem step by step, and show the answer."
 )
 EXTRACT_TOKENS = 32  # the authors' max_length_direct
-_MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 
 
 def answer_trigger(task: Task, example: Example) -> str:
@@ -76,7 +74,7 @@ class PlanAndSolve(Strategy):
         reasoning = c.texts[0]
         steps = [Step("plan_and_solve", messages, [reasoning], prefill=start)]
         final = start + reasoning
-        named = bool(_MARKER_RE.search(reasoning))
+        named = names_answer(reasoning)
         meta: dict = {"trigger": self.trigger, "answer_named": named}
         if not reasoning.strip():
             meta["parse_error"] = "empty reasoning"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import string
 
+from fastslow.tasks.answers import ANSWER_MARKER, names_answer
 from fastslow.tasks.base import Example, Task
 
-# Every strategy asks for this sentence at the end, and every task's extractor looks for it.
-ANSWER_MARKER = "The answer is"
+__all__ = ["ANSWER_MARKER", "names_answer", "question_text", "answer_instruction", "answer_form"]
 
 
 def question_text(example: Example) -> str:

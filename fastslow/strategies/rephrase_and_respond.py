@@ -21,13 +21,12 @@ makes an extra answer-extraction call: a response without the marker is flagged 
 from __future__ import annotations
 
 import dataclasses
-import re
 import string
 from dataclasses import dataclass
 
 from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, names_answer, question_text
 from fastslow.tasks.base import Example, Task
 
 ONE_STEP = "Rephrase and expand the question, and respond."
@@ -36,7 +35,6 @@ REPHRASE = (
     "Maintain all information in the original question."
 )
 RESPOND = "Use your answer for the rephrased question to answer the original question."
-_MARKER_RE = re.compile(r"answer is", re.IGNORECASE)
 _QUOTES = "\"'\u201c\u201d"
 
 
@@ -61,7 +59,7 @@ def strip_quotes(text: str) -> str:
 def _marker_meta(response: str) -> dict:
     if not response.strip():
         return {"parse_error": "empty response"}
-    if not _MARKER_RE.search(response):
+    if not names_answer(response):
         return {"parse_error": f'no "{ANSWER_MARKER}" in the response; answer from the fallback extraction'}
     return {}
 

@@ -21,7 +21,19 @@ from fractions import Fraction
 
 KINDS = ("number", "text", "choice")
 
-_ANSWER_PHRASE = re.compile(r"\banswer\s*(?:is\s*:?|:)", re.IGNORECASE)
+# The answer marker: every strategy asks for this sentence at the end of a final answer, and
+# ANSWER_PATTERN is how every extractor and strategy finds it ("The answer is X", "answer is: X",
+# "Answer: X"). The one place both live.
+ANSWER_MARKER = "The answer is"
+ANSWER_PATTERN = re.compile(r"\banswer\s*(?:is\s*:?|:)", re.IGNORECASE)
+_ANSWER_PHRASE = ANSWER_PATTERN
+
+
+def names_answer(text: str) -> bool:
+    """Whether ``text`` says its answer with the marker (else a strategy may ask for it)."""
+    return ANSWER_PATTERN.search(text) is not None
+
+
 _SENTENCE_END = re.compile(r"\n|[.!?](?=\s|$)")
 _NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?![\d/])")
 _WORD_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")

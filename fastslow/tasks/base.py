@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass
@@ -62,3 +62,27 @@ class Task:
 
     def __len__(self) -> int:
         return len(self.examples)
+
+
+@runtime_checkable
+class TaskGenerator(Protocol):
+    """The contract of a built-in (synthetic) task module, such as ``tasks/coin_flip.py``.
+
+    - ``NAME``: the task's name (``--task NAME``); ``KIND``: "number", "text" or "choice".
+    - ``make_examples(n, seed=0, split="test", **knobs)``: ``n`` examples of one side of the
+      train/test split (``splits.py``: a hash of the question decides), drawn deterministically from
+      ``seed``; each knob is a keyword argument with a default (``--knob words=4``).
+    - ``cot_solution(example)``: a correct step-by-step solution ending with the answer marker
+      ("... The answer is X."; ``answers.ANSWER_MARKER``), read back right by the task's extractor.
+      ``fastslow prime`` trains on these and ``gradients make-data`` uses them as detailed responses.
+
+    Registering a module in ``tasks/registry.py`` (with a description and its knobs' defaults) makes
+    it a ``--task``; shipping ``strategies/exemplars/<NAME>.jsonl`` gives it least-to-most exemplars.
+    """
+
+    NAME: str
+    KIND: str
+
+    def make_examples(self, n: int, seed: int = 0, split: str = "test", **knobs: Any) -> list[Example]: ...
+
+    def cot_solution(self, example: Example) -> str: ...

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastslow.errors import FastslowError
 from fastslow.tasks import arithmetic, coin_flip, distractor_arithmetic, judge_pairs, last_letters, sycophancy
 from fastslow.tasks.answers import KINDS, parse_number
-from fastslow.tasks.base import Example, Task
+from fastslow.tasks.base import Example, Task, TaskGenerator
 from fastslow.tasks.bigbench import load_bigbench
 from fastslow.tasks.hf_disk import load_dataset_dir
 from fastslow.tasks.jsonl import load_jsonl
@@ -26,10 +25,10 @@ DEFAULT_SIZE = 100  # examples a built-in task makes when no limit is given
 
 @dataclass(frozen=True)
 class BuiltinTask:
-    """A synthetic task: its generator module (``make_examples``, ``cot_solution``) and knobs."""
+    """A synthetic task: its generator module (a ``TaskGenerator``) and knobs."""
 
     name: str
-    module: ModuleType
+    module: TaskGenerator
     kind: str
     description: str
     knobs: dict[str, Any]

@@ -41,7 +41,7 @@ def test_rows_summary_and_config_are_written(full_run, tiny_model):
     assert set(summary["types"]) == set(TYPES) and summary["types"]["none"]["n"] == 6
     assert "detailed:irrelevant" in summary["pairs"] and "none:detailed" in summary["pairs"]
     config = json.loads((out / "config.json").read_text())
-    assert config["command"] == "gradients" and config["model_id"] == tiny_model.name
+    assert config["command"] == "gradients" and config["model_id"] == tiny_model.identity
     assert json.loads((out / "summary.json").read_text())["types"]["none"]["n"] == 6
     timing = [json.loads(line) for line in (out / "timing.jsonl").read_text().splitlines()]
     assert len(timing) == 18 and summary["run"]["seconds_per_example"] > 0

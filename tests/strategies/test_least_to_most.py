@@ -310,10 +310,14 @@ def test_missing_or_empty_exemplar_file(tmp_path):
 
 
 def test_shipped_exemplar_files_load():
-    from fastslow.strategies.least_to_most import EXEMPLAR_DIR, SHIPPED
+    from fastslow.strategies.least_to_most import EXEMPLAR_DIR, shipped_exemplars
 
-    for name in set(SHIPPED.values()):
-        assert load_l2m_exemplars(EXEMPLAR_DIR / name)
+    names = ["last_letters", "arithmetic", "distractor_arithmetic", "sycophancy"]
+    for name in names:
+        assert shipped_exemplars(name) == EXEMPLAR_DIR / f"{name}.jsonl"
+        assert load_l2m_exemplars(shipped_exemplars(name))
+    assert sorted(p.stem for p in EXEMPLAR_DIR.glob("*.jsonl")) == sorted(names)
+    assert shipped_exemplars("coin_flip") is None
 
 
 def test_bad_parameters_are_refused():

@@ -6,7 +6,7 @@ import pytest
 from fastslow.errors import FastslowError
 from fastslow.tasks import arithmetic, coin_flip, last_letters
 from fastslow.tasks.base import Example
-from fastslow.tasks.registry import cot_solver, guess_kind, list_loaders, list_tasks, load_task
+from fastslow.tasks.registry import BUILTIN_TASKS, cot_solver, guess_kind, list_loaders, list_tasks, load_task
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -152,3 +152,17 @@ def test_a_split_is_refused_for_files_that_have_none(tmp_path):
     with pytest.raises(FastslowError, match="not to --task-file or --data"):
         load_task(data=data, split="train")
     assert len(load_task(data=data).examples) == 1
+
+
+def test_every_builtin_module_keeps_the_task_generator_contract():
+    from fastslow.tasks.answers import KINDS, names_answer
+    from fastslow.tasks.base import TaskGenerator
+
+    for name, builtin in BUILTIN_TASKS.items():
+        module = builtin.module
+        assert isinstance(module, TaskGenerator), name
+        assert module.NAME == name and module.KIND == builtin.kind and module.KIND in KINDS
+        task = load_task(name, limit=3, split="train")
+        for ex in task.examples:
+            solution = module.cot_solution(ex)
+            assert names_answer(solution) and task.score(task.extract(solution, ex), ex) == 1.0, solution

@@ -1,0 +1,101 @@
+"""train_sft on a tiny random Llama: LoRA and full, export, an interrupted run that resumes."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from fastslow.training import TrainConfig, train_sft
+from fastslow.training.sft import last_checkpoint
+from tests.gradients.conftest import save_tiny_llama
+
+ROWS = [
+    {
+        "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+        "completion": [{"role": "assistant", "content": f"The answer is {a + b}."}],
+    }
+    for a in range(2, 6)
+    for b in range(2, 6)
+]
+CONFIG = TrainConfig(max_steps=4, batch_size=4, lr=1e-2, save_steps=2, max_length=64)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, tiny_tokenizer):
+    return save_tiny_llama(tmp_path_factory.mktemp("base"), tiny_tokenizer)
+
+
+class StopAt:
+    """A TrainerCallback that stops training after ``step``: an interruption, as Ctrl-C would be."""
+
+    def __init__(self, step):
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class _Stop(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step >= outer.step:
+                    control.should_save = True
+                    control.should_training_stop = True
+                return control
+
+        self.step = step
+        self.callback = _Stop()
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(folder / "adapter_model.safetensors")
+
+
+def test_lora_trains_exports_a_float16_adapter_that_loads_as_a_model(base, tmp_path):
+    import torch
+
+    from fastslow.models.registry import load_model
+
+    result = train_sft(base, ROWS, CONFIG, tmp_path, progress=False)
+    assert result.steps == 4 and result.path == tmp_path / "model"
+    assert result.final_loss is not None and result.loss_history
+    weights = _weights(result.path)
+    assert weights and all(w.dtype == torch.float16 for w in weights.values())
+    cfg = json.loads((result.path / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str(base.resolve())
+    model = load_model(f"hf:{result.path}")  # merged into its base once, then a plain model
+    assert model.name.startswith("adapter:")
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint_and_ends_like_an_uninterrupted_one(
+    base, tmp_path
+):
+    import torch
+
+    whole = train_sft(base, ROWS, CONFIG, tmp_path / "whole", progress=False)
+    stop = StopAt(2)
+    cut = train_sft(base, ROWS, CONFIG, tmp_path / "cut", progress=False, callbacks=[stop.callback])
+    assert cut.steps == 2 and last_checkpoint(tmp_path / "cut" / "checkpoints").endswith("checkpoint-2")
+    resumed = train_sft(base, ROWS, CONFIG, tmp_path / "cut", progress=False)
+    assert resumed.resumed_from.endswith("checkpoint-2") and resumed.steps == 4
+    a, b = _weights(whole.path), _weights(resumed.path)
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+    # Finished and exported: a third call trains nothing more and exports the same adapter.
+    again = train_sft(base, ROWS, CONFIG, tmp_path / "cut", progress=False)
+    assert again.steps == 4 and again.resumed_from.endswith("checkpoint-4")
+    c = _weights(again.path)
+    assert all(torch.equal(b[k], c[k]) for k in b)
+
+
+def test_full_fine_tuning_and_a_merged_lora_export_are_plain_model_folders(base, tmp_path):
+    from fastslow.models.registry import load_model
+
+    full = train_sft(
+        base, ROWS, replace(CONFIG, finetune="full", max_steps=2), tmp_path / "full", progress=False
+    )
+    merged = train_sft(
+        base, ROWS, replace(CONFIG, export="merged", max_steps=2), tmp_path / "merged", progress=False
+    )
+    for result in (full, merged):
+        assert (result.path / "config.json").is_file() and not (result.path / "adapter_config.json").exists()
+        assert load_model(f"hf:{result.path}").name.startswith("hf:")
