@@ -327,6 +327,7 @@ def quiet_libraries() -> None:
     """Hide third-party progress bars and warnings (transformers' GGUF conversion and weight
     loading, datasets' maps, FutureWarnings): fastslow shows one bar of its own per long step."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' bars follow this
+    os.environ.setdefault("TQDM_DISABLE", "1")  # bars that libraries start with a bare tqdm(...)
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
@@ -336,10 +337,14 @@ def quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline by design: never fetch from a hub
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if not args.verbose:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Before any library is imported (some read their settings at import time).
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--verbose", action="store_true")
+    if not early.parse_known_args(argv)[0].verbose:
         quiet_libraries()
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         args.func(args)
     except Exception as exc:
