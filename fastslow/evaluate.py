@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.flags import arg, comma_list, key_values, positive
+from fastslow.flags import arg, comma_list, key_value_field, positive
 from fastslow.models.base import Model
 from fastslow.models.identity import model_identity
 from fastslow.models.options import ModelOptions, open_model
@@ -45,16 +45,7 @@ class TaskSource:
     dataset: str | None = field(default=None, metadata=arg("datasets.save_to_disk folder", metavar="DIR"))
     question_field: str = field(default="question", metadata=arg("--dataset column holding the question"))
     answer_field: str = field(default="answer", metadata=arg("--dataset column holding the answer"))
-    knobs: dict[str, str] = field(
-        default_factory=dict,
-        metadata=arg(
-            "task generator knob, e.g. words=4 (repeatable)",
-            flag="--knob",
-            repeat=True,
-            parse=lambda items: key_values(items, "--knob"),
-            metavar="KEY=VALUE",
-        ),
-    )
+    knobs: dict[str, str] = key_value_field("task generator knob, e.g. words=4", "--knob")
     limit: int | None = field(default=None, metadata=arg("number of examples", parse=positive, metavar="N"))
     seed: int = field(default=0, metadata=arg("task generation seed", parse=int))
     # a built-in task's split ("train" for validation), or a saved dataset's

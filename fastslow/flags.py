@@ -85,6 +85,22 @@ def key_values(items: list[str] | None, flag: str = "") -> dict[str, str]:
     return out
 
 
+def key_value_field(help: str, flag: str, metavar: str = "KEY=VALUE") -> Any:
+    """A dict field set by a repeatable ``--flag KEY=VALUE`` (task knobs, data files by name)."""
+    from dataclasses import field
+
+    return field(
+        default_factory=dict,
+        metadata=arg(
+            f"{help} (repeatable)",
+            flag=flag,
+            repeat=True,
+            parse=lambda items: key_values(items, flag),
+            metavar=metavar,
+        ),
+    )
+
+
 def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 

@@ -216,19 +216,11 @@ def check_run(
     return record
 
 
-def open_run(
-    out: str | Path,
-    command: str,
-    config: Any,
-    *,
-    model_id: str | None = None,
-    extra: dict[str, Any] | None = None,
-    runtime_fields: Iterable[str] = (),
-    extra_names: dict[str, str] | None = None,
-) -> Run:
-    """Check ``out`` (see ``check_run``), create it and write ``config.json`` on the first run."""
+def open_run(out: str | Path, command: str, config: Any, **check: Any) -> Run:
+    """Check ``out`` (``check_run``, which takes the same keywords), create it and write
+    ``config.json`` on the first run."""
     out = Path(out)
-    record = check_run(out, command, config, model_id=model_id, extra=extra, runtime_fields=runtime_fields)
+    record = check_run(out, command, config, **check)
     out.mkdir(parents=True, exist_ok=True)
     if not (out / CONFIG_FILE).exists():
         write_json(out / CONFIG_FILE, record)

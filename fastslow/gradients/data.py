@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.flags import arg, key_values, positive
+from fastslow.flags import arg, key_value_field, positive
 from fastslow.jsonlines import read_objects
 from fastslow.runs import write_json, write_jsonl
 from fastslow.tasks import arithmetic
@@ -232,16 +232,7 @@ class MakeDataConfig:
     out: str = field(metadata=arg("folder for the JSONL files", metavar="DIR"))
     n: int = field(default=100, metadata=arg("questions", flag="--limit", parse=positive))
     seed: int = field(default=0, metadata=arg("task generation seed", parse=int))
-    knobs: dict[str, str] = field(
-        default_factory=dict,
-        metadata=arg(
-            "task generator knob (repeatable)",
-            flag="--knob",
-            repeat=True,
-            parse=lambda items: key_values(items, "--knob"),
-            metavar="KEY=VALUE",
-        ),
-    )
+    knobs: dict[str, str] = key_value_field("task generator knob", "--knob")
     split: str = field(default="train", metadata=arg("the task's split", choices=("train", "test")))
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.flags import arg, key_values, positive
+from fastslow.flags import arg, key_value_field, positive
 from fastslow.gradients.capture import CaptureLayerIO, LayerIO
 from fastslow.gradients.data import ResponseExample, read_responses
 from fastslow.gradients.encode import PROMPT_FORMATS, Encoded, encode
@@ -65,14 +65,8 @@ class GradientsConfig:
     - ``prompt_format``: ``auto`` (the chat template if the tokenizer has one), ``chat`` or ``plain``.
     """
 
-    data: dict[str, str] = field(
-        default_factory=dict,
-        metadata=arg(
-            "JSONL of prompt/response for one response type (repeatable)",
-            repeat=True,
-            parse=lambda items: key_values(items, "--data"),
-            metavar="NAME=FILE",
-        ),
+    data: dict[str, str] = key_value_field(
+        "JSONL of prompt/response for one response type", "--data", "NAME=FILE"
     )
     model: str = field(default="embedded", metadata=arg("model spec (see `fastslow models`)"))
     modules: str = field(
