@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default="runs/strategies")
-    ap.add_argument("--figure", default="benchmarks/strategies-embedded.png")
+    ap.add_argument("--figure", default=None, help="default: benchmarks/strategies-MODEL.png")
     ap.add_argument("--cache", default=None)
     # 32, not the embedded models' default of 128: sampling is seeded per batch, so the table in
     # RESULTS.md, decoded in batches of 32, comes out the same on a rerun without the cache.
@@ -99,6 +99,7 @@ def main() -> None:
     args = ap.parse_args()
 
     methods = args.methods.split(",")
+    args.figure = args.figure or f"benchmarks/strategies-{args.model}.png"
     model = open_model(args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size))
     summaries = {}
     for task in args.tasks.split(","):
@@ -109,15 +110,21 @@ def main() -> None:
         render(out)
     plot_panels(summaries, Path(args.figure), args.model)
 
-    print("\naccuracy % (mean generated tokens per example, model calls per example)\n")
+    print(
+        "\naccuracy % [95% Wilson interval] · unanswered % · mean generated tokens · model calls · "
+        "model seconds, per example\n"
+    )
     print("| method | " + " | ".join(summaries) + " |")
     print("|---|" + "---|" * len(summaries))
     for m in methods:
         cells = []
         for s in summaries.values():
             r = s["methods"][m]
+            lo, hi = r["ci95"]
+            unanswered = r.get("unanswered_share", r["unanswered"] / max(r["n"], 1))
             cells.append(
-                f"{100 * r['accuracy']:.0f} ({r['completion_tokens']:.0f} tok, {r['calls']:.1f} calls)"
+                f"{100 * r['accuracy']:.0f} [{100 * lo:.0f}-{100 * hi:.0f}] · {100 * unanswered:.0f}% · "
+                f"{r['completion_tokens']:.0f} tok · {r['calls']:.1f} · {r['seconds']:.2f} s"
             )
         print(f"| {m} | " + " | ".join(cells) + " |")
     print(f"\nfigure: {args.figure}")

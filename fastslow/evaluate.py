@@ -103,6 +103,23 @@ TRACES = "traces.jsonl"
 _RUNTIME_FIELDS = {"chunk"}
 
 
+def refuse_priming_questions(config: EvalConfig, task: Task) -> None:
+    """``--split train`` is for validation questions; at prime's own seed it draws the questions
+    `fastslow prime` trained embedded-reasoner on, and a score there measures memory, not skill."""
+    from fastslow.prime import MIX, PrimeConfig, build_examples
+
+    if config.task not in MIX or config.split != "train" or config.seed != PrimeConfig().seed:
+        return
+    primed = {row["question"] for row in build_examples(PrimeConfig()) if row["family"] == config.task}
+    seen = sum(ex.question in primed for ex in task.examples)
+    if seen:
+        raise FastslowError(
+            f"--split train --seed {config.seed} draws the questions `fastslow prime` trained "
+            f"embedded-reasoner on ({seen} of these {len(task.examples)}); use another --seed "
+            "(e.g. --seed 12) for validation questions"
+        )
+
+
 def trace_row(method: str, example, task: Task, trace) -> dict[str, Any]:
     score = task.score(trace.answer, example) if example.answer is not None else None
     return {
@@ -137,6 +154,7 @@ def evaluate(
     if any(ex.answer is None for ex in task.examples):
         raise FastslowError(f"task {task.name!r} has examples without an answer: eval needs references")
     strategies = make_strategies(config.methods, config.params)
+    refuse_priming_questions(config, task)
     check_run(out, "eval", config, runtime_fields=_RUNTIME_FIELDS)
     if model is None:
         model = open_model(config.model, options)
@@ -192,6 +210,7 @@ def summarize(rows: list[dict[str, Any]], methods: list[str], task: Task) -> dic
             "calls": mean([r["calls"] for r in rs]),
             "seconds": mean([r["seconds"] for r in rs]),
             "unanswered": sum(1 for r in rs if r["answer"] is None),
+            "unanswered_share": mean([float(r["answer"] is None) for r in rs]),
         }
     return {"task": task.name, "kind": task.kind, "methods": per_method}
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from fastslow.errors import FastslowError
 
-HEADERS = ["method", "accuracy", "95% CI", "n", "tokens/ex", "calls/ex", "sec/ex"]
+# "unanswered": the share of examples with no extracted answer, beside accuracy, so that a format
+# failure can never pass for a wrong answer.
+HEADERS = ["method", "accuracy", "95% CI", "unanswered", "n", "tokens/ex", "calls/ex", "sec/ex"]
 VOTING = "sc"  # the strategy whose samples are put to a majority vote
 
 
@@ -24,6 +26,7 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
                 name,
                 f"{100 * m['accuracy']:.1f}%",
                 f"{100 * lo:.0f}-{100 * hi:.0f}%",
+                f"{100 * m.get('unanswered', 0) / max(m['n'], 1):.0f}%",
                 str(m["n"]),
                 f"{m['completion_tokens']:.1f}",
                 f"{m['calls']:.2f}",

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,19 +104,35 @@ def test_summary_json_is_plain_json(tmp_path):
         progress=False,
     )
     data = json.loads((tmp_path / "summary.json").read_text())
-    assert set(data["methods"]["direct"]) >= {"accuracy", "ci95", "completion_tokens", "calls", "seconds"}
+    direct = data["methods"]["direct"]
+    assert set(direct) >= {"accuracy", "ci95", "completion_tokens", "calls", "seconds", "unanswered"}
+    rows = read_rows(tmp_path / "traces.jsonl")
+    right = sum(r["score"] for r in rows)  # " yes" to two coin flips: right where the answer is yes
+    assert direct["n"] == 2 and direct["accuracy"] == right / 2 and direct["calls"] == 1.0
+    assert direct["ci95"][0] <= direct["accuracy"] <= direct["ci95"][1]
+    assert direct["completion_tokens"] == sum(r["completion_tokens"] for r in rows) / 2
 
 
 def test_train_split_is_evaluated_and_a_change_of_split_is_refused(tmp_path):
     inner = ScriptedModel(lambda r, k: " 1")
-    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=3, split="train")
+    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=3, split="train", seed=12)
     evaluate(cfg, tmp_path, model=inner, progress=False)
     ids = [r["example_id"] for r in read_rows(tmp_path / "traces.jsonl")]
     assert len(ids) == 3 and all("-train-" in i for i in ids)
     with pytest.raises(FastslowError, match="differs in: split"):
         evaluate(
-            EvalConfig(methods=["direct"], task="coin_flip", limit=3), tmp_path, model=inner, progress=False
+            EvalConfig(methods=["direct"], task="coin_flip", limit=3, seed=12),
+            tmp_path,
+            model=inner,
+            progress=False,
         )
+
+
+def test_the_train_split_at_primes_seed_is_refused_before_anything_is_written(tmp_path):
+    cfg = EvalConfig(methods=["direct"], task="coin_flip", limit=3, split="train")
+    with pytest.raises(FastslowError, match="trained embedded-reasoner on"):
+        evaluate(cfg, tmp_path / "r", model=ScriptedModel(lambda r, k: " 1"), progress=False)
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_run_written_before_the_split_field_resumes_as_the_test_split(tmp_path):
@@ -179,3 +196,23 @@ def test_report_gives_the_weighted_votes_curve_when_the_run_voted_with_weights(t
     text = render(out).read_text()
     assert "One sample: 37.5%; all 8: 0.0%" in text  # the majority's curve, on the same samples
     assert "their vote over all 8 samples: 100.0%" in text
+
+
+def test_an_answer_the_format_loses_shows_as_unanswered_not_only_as_wrong(tmp_path):
+    from fastslow.report import HEADERS, table_rows
+
+    def respond(r, k):  # direct: nothing; cot: a chain without the marker, then an empty reply
+        if r.prefill == "The answer is" or r.prefill.endswith(" is"):
+            return ""
+        return " I am not sure how coins work"
+
+    cfg = EvalConfig(methods=["direct", "cot"], task="coin_flip", limit=4, seed=3)
+    summary = evaluate(cfg, tmp_path, model=ScriptedModel(respond), progress=False)
+    assert summary["methods"]["cot"]["unanswered_share"] == 1.0
+    assert summary["methods"]["cot"]["calls"] == 2.0  # the extraction call was made, and found nothing
+    assert summary["methods"]["direct"]["unanswered_share"] == 1.0
+    rows = {r[0]: dict(zip(HEADERS, r)) for r in table_rows(summary)}
+    assert rows["cot"]["unanswered"] == "100%" and rows["cot"]["accuracy"] == "0.0%"
+    from fastslow.report import render
+
+    assert "| unanswered |" in Path(render(tmp_path)).read_text()

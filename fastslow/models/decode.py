@@ -56,6 +56,7 @@ def decode(
     by side, each copy sampled on its own.
     """
     import torch
+    from torch.profiler import record_function as stage  # labels for benchmarks/profile_decode.py
     from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
     greedy = temperature <= 0.0
@@ -79,50 +80,60 @@ def decode(
     mask = attention_mask
     positions = (mask.long().cumsum(-1) - 1).clamp_min(0)  # left padding: count real tokens only
     with torch.inference_mode():
-        out = model(
-            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
-        )
-        cache = getattr(out, cache_arg)
-        next_position = positions[:, -1] + 1
-        last_logits = out.logits[:, -1, :]
-        if rows != input_ids.shape[0]:  # one row per sample from here on: copy each prompt's state
-            index = torch.repeat_interleave(torch.tensor(repeats, device=input_ids.device))  # [0, 0, 1, ...]
-            cache.batch_select_indices(index)
-            mask, next_position, last_logits = mask[index], next_position[index], last_logits[index]
+        with stage("decode.prefill"):
+            out = model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            cache = getattr(out, cache_arg)
+            next_position = positions[:, -1] + 1
+            last_logits = out.logits[:, -1, :]
+            if rows != input_ids.shape[0]:  # one row per sample from here on: copy each prompt's state
+                index = torch.repeat_interleave(torch.tensor(repeats, device=input_ids.device))  # [0, 0, 1..]
+                cache.batch_select_indices(index)
+                mask, next_position, last_logits = mask[index], next_position[index], last_logits[index]
         for step in range(max_new_tokens):
-            logits = last_logits.float()
-            if greedy:
-                chosen = logits.argmax(dim=-1)
-            else:
-                probs = torch.softmax(warpers(None, logits), dim=-1)  # these warpers ignore input_ids
-                chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-            if logprobs:
-                picked = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None]).squeeze(1).tolist()
-            is_eos = torch.isin(chosen, eos).tolist()
-            keep = []
-            for j, (row, token) in enumerate(zip(active, chosen.tolist())):
-                out_tokens[row].append(token)
-                if logprobs:
-                    out_logprob[row] += picked[j]
-                if is_eos[j] or (stop is not None and stop(out_tokens[row])):
-                    stopped[row] = True
+            with stage("decode.sample"):
+                logits = last_logits.float()
+                if greedy:
+                    chosen = logits.argmax(dim=-1)
                 else:
-                    keep.append(j)
+                    probs = torch.softmax(warpers(None, logits), dim=-1)  # these warpers ignore input_ids
+                    chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                if logprobs:
+                    picked = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None]).squeeze(1).tolist()
+                is_eos = torch.isin(chosen, eos).tolist()
+                tokens = chosen.tolist()
+            with stage("decode.stop"):
+                keep = []
+                for j, (row, token) in enumerate(zip(active, tokens)):
+                    out_tokens[row].append(token)
+                    if logprobs:
+                        out_logprob[row] += picked[j]
+                    if is_eos[j] or (stop is not None and stop(out_tokens[row])):
+                        stopped[row] = True
+                    else:
+                        keep.append(j)
             if not keep or step == max_new_tokens - 1:
                 break
-            if len(keep) < len(active):
-                index = torch.tensor(keep, device=input_ids.device)
-                cache.batch_select_indices(index)
-                mask, next_position, chosen = mask[index], next_position[index], chosen[index]
-                active = [active[j] for j in keep]
-            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
-            out = model(
-                input_ids=chosen[:, None],
-                attention_mask=mask,
-                position_ids=next_position[:, None],
-                use_cache=True,
-                **{cache_arg: cache},
-            )
-            last_logits = out.logits[:, -1, :]
+            with stage("decode.select"):
+                if len(keep) < len(active):
+                    index = torch.tensor(keep, device=input_ids.device)
+                    cache.batch_select_indices(index)
+                    mask, next_position, chosen = mask[index], next_position[index], chosen[index]
+                    active = [active[j] for j in keep]
+                mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+            with stage("decode.forward"):
+                out = model(
+                    input_ids=chosen[:, None],
+                    attention_mask=mask,
+                    position_ids=next_position[:, None],
+                    use_cache=True,
+                    **{cache_arg: cache},
+                )
+                last_logits = out.logits[:, -1, :]
             next_position = next_position + 1
     return [Decoded(out_tokens[r], out_logprob[r] if logprobs else None, stopped[r]) for r in range(rows)]

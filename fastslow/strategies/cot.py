@@ -3,8 +3,9 @@
 Zero-shot (Kojima et al. 2022, "Large Language Models are Zero-Shot Reasoners"): the answer is
 started with the trigger "Let's think step by step." (prefilled where the backend allows, else
 appended to the question). Kojima et al. extract the answer with a second call that continues
-the reasoning with "Therefore, the answer is"; we make that call only when the reasoning does not
-already end in "The answer is X" (``answer_call``), which saves a call on models that do.
+the reasoning with an answer trigger ("Therefore, the answer (arabic numerals) is"); we make that
+call only when the reasoning does not already say "The answer is X" (``answer_call``; the shared
+step in ``extraction.py``), which saves a call on models that do.
 
 Few-shot (Wei et al. 2022, "Chain-of-Thought Prompting Elicits Reasoning in Large Language
 Models"): ``exemplars=FILE`` gives worked examples (JSONL: ``question`` plus ``solution``, or
@@ -21,11 +22,11 @@ from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.models.base import Completion, Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
-from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, names_answer, question_text
+from fastslow.strategies.extraction import finish
+from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, question_text
 from fastslow.tasks.base import Example, Task
 
 TRIGGER = "Let's think step by step."
-ANSWER_TRIGGER = "Therefore, the answer is"
 
 
 def load_exemplars(path: str | Path, shots: int | None = None) -> list[Message]:
@@ -122,24 +123,7 @@ class ChainOfThought(Strategy):
         shots = load_exemplars(self.exemplars, self.shots or None) if self.exemplars else []
         messages, start = cot_messages(example, task, prefill, shots)
         [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
-        reasoning = c.texts[0]
-        steps = [Step("reason", messages, [reasoning], prefill=start)]
-        final = start + reasoning
-        if self.answer_call and not names_answer(reasoning):
-            # Kojima et al.'s second stage: continue the reasoning with the answer trigger.
-            if prefill:
-                req = Request(messages, max_tokens=24, stop=("\n",), prefill=f"{final}\n{ANSWER_TRIGGER}")
-            else:
-                req = Request(
-                    [*messages, assistant(reasoning), user(f"{ANSWER_TRIGGER}? Reply with the answer only.")],
-                    max_tokens=24,
-                    stop=("\n",),
-                )
-            [a] = yield [req]
-            steps.append(Step("extract", list(req.messages), [a.texts[0]], prefill=req.prefill))
-            final = (
-                f"{final}\n{ANSWER_TRIGGER}{a.texts[0]}"
-                if prefill
-                else f"{final}\n{ANSWER_MARKER} {a.texts[0]}"
-            )
-        return Trace(answer=task.extract(final, example), final_text=final, steps=steps)
+        steps = [Step("reason", messages, [c.texts[0]], prefill=start)]
+        # Kojima et al.'s second stage when the reasoning names no answer (strategies/extraction.py).
+        done = yield from finish(messages, start + c.texts[0], example, task, prefill, self.answer_call)
+        return Trace(answer=done.answer, final_text=done.final, steps=steps + done.steps)

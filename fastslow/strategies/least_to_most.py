@@ -29,8 +29,8 @@ Shipped exemplars (``exemplars/<task name>.jsonl``, found by file name): ``last_
 (Table 1 of the ICLR version; the sublists "think machine", then "think machine learning", each
 solved from the previous output: '"think machine" outputs "ke". The last letter of "learning" is
 "g". Concatenating "ke", "g" leads to "keg".'); ``arithmetic`` uses the intermediate operations
-as subquestions; ``distractor_arithmetic`` and ``sycophancy`` use (the same) word problems in the
-style of Appendix D. A new task gets exemplars by adding its file. Any other task gets a zero-shot decomposition instruction, and the trace says so.
+as subquestions; ``coin_flip`` the growing prefixes of the flips, as last letters grow their lists;
+``distractor_arithmetic`` and ``sycophancy`` use (the same) word problems in the style of Appendix D. A new task gets exemplars by adding its file. Any other task gets a zero-shot decomposition instruction, and the trace says so.
 
 ``exemplars=FILE`` overrides them: a JSONL file, one worked problem a line::
 
@@ -71,6 +71,7 @@ from fastslow.errors import FastslowError
 from fastslow.jsonlines import read_objects
 from fastslow.models.base import Completion, Message, Request, truncate_at_stop
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
+from fastslow.strategies.extraction import finish
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, names_answer, question_text
 from fastslow.tasks.answers import extract_answer
 from fastslow.tasks.base import Example, Task
@@ -271,7 +272,8 @@ class LeastToMost(Strategy):
     )
     cost = (
         "static: 1 + n, n <= max_subquestions questions solved (the original included); "
-        "dynamic: proposals + solved + 1 <= 2*max_steps + 1"
+        "dynamic: proposals + solved + 1 <= 2*max_steps + 1; "
+        "+1 when the final solution names no answer and answer_call is on"
     )
     citation = (
         "Zhou et al. 2022, 'Least-to-Most Prompting Enables Complex Reasoning in Large Language Models' "
@@ -286,6 +288,7 @@ class LeastToMost(Strategy):
     propose_tokens: int = 48
     exemplars: str = ""
     shots: int = 0  # 0: every exemplar in the file
+    answer_call: bool = True  # a final solution that names no answer gets the extraction call
 
     def __post_init__(self) -> None:
         for key, low in (
@@ -312,10 +315,12 @@ class LeastToMost(Strategy):
         steps: list[Step] = []
         asked: list[str] = []
         answers: list[str] = []
+        solve_messages: list[list[Message]] = []
 
         def solve(question: str, name: str) -> SubProgram:
             """Ask the next question in the solving conversation; its answer joins the context."""
             messages = [*solve_context, *solve_turns(opening, [*asked, question], answers)]
+            solve_messages.append(messages)
             req = Request(messages, max_tokens=self.max_tokens, stop=SOLVE_STOP)
             [c] = yield [req]
             text = truncate_at_stop(c.texts[0], SOLVE_STOP)[0].strip()
@@ -337,8 +342,9 @@ class LeastToMost(Strategy):
         unmarked = [i for i, a in enumerate(answers) if not names_answer(a)]
         if unmarked:
             meta["unmarked"] = unmarked  # solutions that name no answer ("The answer is X")
-        final = answers[-1]
-        return Trace(answer=task.extract(final, example), final_text=final, steps=steps, meta=meta)
+        # The original question's solution names no answer: the extraction call, as cot makes it.
+        done = yield from finish(solve_messages[-1], answers[-1], example, task, prefill, self.answer_call)
+        return Trace(answer=done.answer, final_text=done.final, steps=steps + done.steps, meta=meta)
 
     def _decompose(
         self, example: Example, prefill: bool, shots: list[Exemplar], steps: list[Step], meta: dict

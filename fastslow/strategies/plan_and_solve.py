@@ -15,19 +15,19 @@ second call extracts the answer by continuing the reasoning with an answer trigg
 al.'s style, adapted to the answer kind ("Therefore, the answer (arabic numerals) is" for numbers,
 "Therefore, among A through E, the answer is" for lettered options); like the authors' ``main.py``
 we make that call only when the reasoning names no answer ("The answer is X"), so a model that
-follows the instruction pays one call.
+follows the instruction pays one call. The call is the shared step of ``extraction.py``.
 """
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import ClassVar
 
 from fastslow.models.base import Request
-from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
+from fastslow.strategies.base import Program, Step, Strategy, Trace
 from fastslow.strategies.cot import cot_messages
-from fastslow.strategies.prompts import ANSWER_MARKER, names_answer
+from fastslow.strategies.extraction import answer_trigger, finish
+from fastslow.strategies.prompts import names_answer
 from fastslow.tasks.base import Example, Task
 
 # Wang et al. 2023, §2.1 (PS) and the PS+ trigger of §2.1 / the authors' prompt 301.
@@ -40,21 +40,6 @@ PS_PLUS_TRIGGER = (
     "and devise a plan. Then, let's carry out the plan, calculate intermediate variables (pay attention "
     "to correct numeral calculation and commonsense), solve the problem step by step, and show the answer."
 )
-EXTRACT_TOKENS = 32  # the authors' max_length_direct
-
-
-def answer_trigger(task: Task, example: Example) -> str:
-    """The answer-extraction trigger for this example's kind of answer (Kojima et al. 2022, Table 9;
-    Wang et al. 2023, Figure 2: "Therefore, the answer (arabic numerals) is")."""
-    if task.kind == "number":
-        return "Therefore, the answer (arabic numerals) is"
-    if task.kind == "choice" and example.choices:
-        if not example.meta.get("choices_shown"):
-            last = string.ascii_uppercase[len(example.choices) - 1]
-            return f"Therefore, among A through {last}, the answer is"
-        if len(example.choices) == 2:
-            return f"Therefore, the answer ({example.choices[0]} or {example.choices[1]}) is"
-    return "Therefore, the answer is"
 
 
 @dataclass
@@ -73,37 +58,18 @@ class PlanAndSolve(Strategy):
         [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
         reasoning = c.texts[0]
         steps = [Step("plan_and_solve", messages, [reasoning], prefill=start)]
-        final = start + reasoning
         named = names_answer(reasoning)
         meta: dict = {"trigger": self.trigger, "answer_named": named}
         if not reasoning.strip():
             meta["parse_error"] = "empty reasoning"
-        if named or not self.answer_call:
-            if not named:
-                meta.setdefault("parse_error", "the reasoning names no answer (answer_call is off)")
-            answer = task.extract(final, example)
-        else:
-            trig = answer_trigger(task, example)
-            if prefill:
-                req = Request(messages, max_tokens=EXTRACT_TOKENS, stop=("\n",), prefill=f"{final}\n{trig}")
-            else:
-                req = Request(
-                    [*messages, assistant(reasoning), user(f"{trig}? Reply with the answer only.")],
-                    max_tokens=EXTRACT_TOKENS,
-                    stop=("\n",),
-                )
-            [a] = yield [req]
-            reply = a.texts[0]
-            steps.append(Step("extract", list(req.messages), [reply], prefill=req.prefill))
-            meta["answer_trigger"] = trig
-            final = f"{final}\n{trig}{reply}" if prefill else f"{final}\n{ANSWER_MARKER} {reply.strip()}"
-            # The trigger's own wording ("(arabic numerals) is") is not the answer marker the task
-            # extractors look for, so the reply is read as "The answer is <reply>".
-            answer = task.extract(f"{ANSWER_MARKER} {reply.strip()}", example)
-            if answer is None:
-                meta.setdefault("parse_error", "no answer in the extraction reply; taken from the reasoning")
-                answer = task.extract(start + reasoning, example)
-        return Trace(answer=answer, final_text=final, steps=steps, meta=meta)
+        done = yield from finish(messages, start + reasoning, example, task, prefill, self.answer_call)
+        if not named and not self.answer_call:
+            meta.setdefault("parse_error", "the reasoning names no answer (answer_call is off)")
+        if done.extracted:
+            meta["answer_trigger"] = answer_trigger(task, example)
+        if done.error:
+            meta.setdefault("parse_error", done.error)
+        return Trace(answer=done.answer, final_text=done.final, steps=steps + done.steps, meta=meta)
 
 
 @dataclass

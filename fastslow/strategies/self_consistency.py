@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fastslow.errors import FastslowError
 from fastslow.strategies.base import Program, Strategy, Trace
 from fastslow.strategies.cot import load_exemplars, sample_cots
+from fastslow.strategies.extraction import finish_many
 from fastslow.tasks.answers import normalize_answer
 from fastslow.tasks.base import Example, Task
 
@@ -74,7 +75,7 @@ VOTES = ("majority", "weighted")
 class SelfConsistency(Strategy):
     name = "sc"
     summary = "self-consistency: k sampled chains of thought, majority vote over their answers"
-    cost = "k"
+    cost = "k (+1 per sample whose chain names no answer, when answer_call is on)"
     citation = "Wang et al. 2022, 'Self-Consistency Improves Chain of Thought Reasoning'"
 
     k: int = 8
@@ -85,6 +86,7 @@ class SelfConsistency(Strategy):
     shots: int = 0
     seed: int = 0
     vote: str = "majority"  # or "weighted": by length-normalised probability (needs log-probs)
+    answer_call: bool = True  # as cot: a sample that names no answer gets the extraction call
 
     def __post_init__(self) -> None:
         if self.vote not in VOTES:
@@ -104,9 +106,19 @@ class SelfConsistency(Strategy):
             exemplars=shots,
             logprobs=self.vote == "weighted",
         )
-        c, answers = samples.completion, samples.answers
+        # Scored as cot is: a sample whose chain names no answer gets Kojima et al.'s extraction
+        # call (all such samples in one batch), so no vote is lost to the answer format.
+        done = yield from finish_many(
+            [(samples.messages, r) for r in samples.responses], example, task, prefill, self.answer_call
+        )
+        c, answers = samples.completion, [d.answer for d in done]
         winner, agreement, counts = majority_vote(answers, task.kind)
-        meta: dict = {"answers": answers, "agreement": agreement, "votes": counts}
+        meta: dict = {
+            "answers": answers,
+            "agreement": agreement,
+            "votes": counts,
+            "extracted": sum(d.extracted for d in done),
+        }
         if self.vote == "weighted":
             lps = list(c.logprobs) + [None] * (len(c.texts) - len(c.logprobs))
             if any(lp is None for lp in lps):
@@ -116,10 +128,10 @@ class SelfConsistency(Strategy):
                 weights = [normalized_probability(lp, n) for lp, n in zip(lps, toks)]  # type: ignore[arg-type]
                 winner, share, totals = weighted_vote(answers, weights, task.kind)
                 meta.update(weights=weights, weighted_share=share, weighted_votes=totals)
-        final = next((r for r, a in zip(samples.responses, answers) if a == winner), samples.responses[0])
+        final = next((d.final for d, a in zip(done, answers) if a == winner), done[0].final)
         return Trace(
             answer=winner,
             final_text=final,
-            steps=[samples.step()],
+            steps=[samples.step(), *(step for d in done for step in d.steps)],
             meta=meta,
         )

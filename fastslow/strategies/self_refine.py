@@ -23,8 +23,9 @@ examples, told what to say when there is nothing to fix. The stop phrase is thei
 ``src/gsm/run.py`` stops when the feedback contains "it is correct" (any case). The refined answer
 starts with their lead-in "Okay! Here is the rewrite:" (prefilled where the backend allows).
 
-The answer is the last version's; if the last version names no answer (a garbled rewrite), the most
-recent version that does is used and the trace says so.
+The answer is the last version's. If the last version names no answer, it gets the answer-extraction
+call that ``cot`` makes (``extraction.py``); if that finds none either (a garbled rewrite), the most
+recent version that does name one is used and the trace says so.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from fastslow.errors import FastslowError
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, assistant, user
 from fastslow.strategies.cot import cot_messages
+from fastslow.strategies.extraction import finish
 from fastslow.strategies.prompts import ANSWER_MARKER, question_text
 from fastslow.tasks.base import Example, Task
 
@@ -71,12 +73,16 @@ class SelfRefine(Strategy):
     summary = (
         "self-refine: answer, then rounds of self-feedback and rewrite until the feedback says it is correct"
     )
-    cost = "at most 1 + 2*rounds (fewer when the feedback says 'It is correct')"
+    cost = (
+        "at most 1 + 2*rounds (fewer when the feedback says 'It is correct'); +1 when the last version "
+        "names no answer and answer_call is on"
+    )
     citation = "Madaan et al. 2023, 'Self-Refine: Iterative Refinement with Self-Feedback'"
 
     rounds: int = 2
     max_tokens: int = 256
     feedback_tokens: int = 192
+    answer_call: bool = True  # a last version that names no answer gets the extraction call
 
     def __post_init__(self) -> None:
         if self.rounds < 0:
@@ -87,6 +93,7 @@ class SelfRefine(Strategy):
         [c] = yield [Request(history, max_tokens=self.max_tokens, prefill=start)]
         steps = [Step("initial", list(history), [c.texts[0]], prefill=start)]
         versions = [(start + c.texts[0]).strip()]
+        turns = [(list(history), start + c.texts[0])]  # each version's prompt and whole assistant turn
         meta: dict = {"stop_reason": "rounds", "rounds": 0, "refinements": 0}
         errors: list[str] = []
         rewrite_start = REWRITE_START if prefill else ""
@@ -108,9 +115,18 @@ class SelfRefine(Strategy):
             [r] = yield [Request(history, max_tokens=self.max_tokens, prefill=rewrite_start)]
             steps.append(Step(f"refine_{t}", list(history), [r.texts[0]], prefill=rewrite_start))
             versions.append(r.texts[0].strip())
+            turns.append((list(history), rewrite_start + r.texts[0]))
             meta["refinements"] = t
 
         answers = [task.extract(v, example) for v in versions]
+        # The last version names no answer: the extraction call, as cot makes it; only if that
+        # finds none either is an earlier version's answer used.
+        done = yield from finish(*turns[-1], example, task, prefill, self.answer_call)
+        if done.extracted:
+            steps += done.steps
+            meta["extracted"] = True
+            if done.answer is not None:
+                answers[-1], versions[-1] = done.answer, done.final.strip()
         used = next((i for i in reversed(range(len(versions))) if answers[i] is not None), len(versions) - 1)
         if answers[used] is None:
             errors.append("no version names an answer")

@@ -13,15 +13,16 @@ not their opinion" (the SycophancyEval / opinion setting, and the S2A of System 
 ``focus=relevant`` the paper's "related and useful" variant (the relevance prompt used on GSM-IC,
 whose word problems carry irrelevant sentences, as ``distractor_arithmetic``'s do). Step 2 ends with
 the paper's "Answer in an unbiased way." (Figure 13; ``instructed=false`` is the paper's ablation
-without it). The parts are found by their labels, leniently (markdown, quotes, missing parentheses,
+without it) when the focus is the user's bias; the relevance variant has no such sentence. The parts are found by their labels, leniently (markdown, quotes, missing parentheses,
 either order); a reply without a question part is flagged in ``meta["parse_error"]`` and step 2
 falls back to the original text.
 
 ``answer`` picks how step 2 answers. The paper let the chat model answer as it normally does, and
 LLaMA-2-70B-chat explains itself before answering (on GSM-IC its step-2 prompt asks for a "Solution:"
 before the final answer). Our default ``cot`` is that normal answering made explicit: the same
-prompt, trigger and answer marker as the ``cot`` strategy, so ``s2a`` against ``cot`` measures the
-rewrite alone; ``answer=direct`` answers at once as ``direct`` does, to compare with ``direct``.
+prompt, trigger and answer marker as the ``cot`` strategy, and the same answer-extraction call when
+the answer names none (``extraction.py``), so ``s2a`` against ``cot`` measures the rewrite alone;
+``answer=direct`` answers at once as ``direct`` does, to compare with ``direct``.
 
 Prompt wording: the paper's Figures 2, 13 and its relevance variant, as quoted from arXiv:2311.11829
 (page 4) in public re-implementations.
@@ -38,6 +39,7 @@ from fastslow.models.base import Request, truncate_at_stop
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
 from fastslow.strategies.cot import TRIGGER
 from fastslow.strategies.direct import FIRST_SENTENCE
+from fastslow.strategies.extraction import finish
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
 from fastslow.tasks.base import Example, Task
 
@@ -140,7 +142,7 @@ class System2Attention(Strategy):
     summary = (
         "System 2 Attention: rewrite the input as unbiased context + question, then answer from that alone"
     )
-    cost = "2"
+    cost = "2 (+1 when the answer names none and answer_call is on)"
     citation = "Weston & Sukhbaatar 2023, 'System 2 Attention (is something you might need too)'"
 
     focus: str = "unbiased"  # or "relevant": the paper's prompt for irrelevant sentences
@@ -148,6 +150,7 @@ class System2Attention(Strategy):
     instructed: bool = True  # end step 2 with "Answer in an unbiased way." (Figure 13)
     rewrite_tokens: int = 256
     max_tokens: int = 256  # for answer=cot; answer=direct stops after one sentence (24 tokens)
+    answer_call: bool = True  # an answer that names none gets the extraction call, as in cot
 
     def __post_init__(self) -> None:
         if self.focus not in FOCUSES:
@@ -178,7 +181,9 @@ class System2Attention(Strategy):
             meta["parse_error"] = "; ".join(problems) + ("" if question else ": the original text was used")
         steps = [Step("rewrite", rewrite, [r.texts[0]])]
 
-        ask = [UNBIASED_INSTRUCTION] if self.instructed else []
+        # "Answer in an unbiased way." belongs to the opinion setting (Figure 13), not to the
+        # relevance prompt for irrelevant sentences.
+        ask = [UNBIASED_INSTRUCTION] if self.instructed and self.focus == "unbiased" else []
         ask.append(answer_form(task, example))
         if self.answer == "cot":
             ask.append(f'End your response with "{ANSWER_MARKER}" and the final answer.')
@@ -196,5 +201,6 @@ class System2Attention(Strategy):
         steps.append(Step("answer", messages, [text], prefill=start))
         if self.answer == "direct":
             text = truncate_at_stop(text, FIRST_SENTENCE)[0]  # also where a backend ignored stop
-        final = start + text
-        return Trace(answer=task.extract(final, example), final_text=final, steps=steps, meta=meta)
+        # As cot: an answer that names none gets the extraction call (strategies/extraction.py).
+        done = yield from finish(messages, start + text, example, task, prefill, self.answer_call)
+        return Trace(answer=done.answer, final_text=done.final, steps=steps + done.steps, meta=meta)

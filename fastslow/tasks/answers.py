@@ -124,21 +124,22 @@ def _normalize_text(s: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
-def normalize_answer(s: str, kind: str, choices: list[str] | None = None) -> str:
+def normalize_answer(s: str, kind: str, choices: list[str] | None = None, letters: bool = True) -> str:
     """The form two answers are compared in.
 
     - number: commas, currency signs, ``%`` and spaces dropped, a leading ``+`` dropped, and trailing
       zeros after the decimal point removed (``"12.0"`` -> ``"12"``); fractions stay ``"a/b"``.
       A string that is not one number is normalised as text.
     - text: lowercase, surrounding punctuation, quotes and markdown stripped, runs of spaces collapsed.
-    - choice: like text; with ``choices`` a bare letter (``"B"``, ``"(B)"``) becomes that option's text.
+    - choice: like text; with ``choices`` a bare letter (``"B"``, ``"(B)"``) becomes that option's text
+      (unless ``letters`` is off: the options were shown as words, not lettered).
     """
     _check_kind(kind)
     s = str(s)
     if kind == "number":
         number = _canonical_number(s)
         return number if number is not None else _normalize_text(s)
-    if kind == "choice" and choices:
+    if kind == "choice" and choices and letters:
         option = _option_for_letter(s, choices)
         if option is not None:
             return _normalize_text(option)
@@ -249,36 +250,37 @@ def _last_option_mentioned(text: str, choices: list[str]) -> str | None:
     return best[2] if best else None
 
 
-def _choice_from_candidate(candidate: str, choices: list[str] | None) -> str | None:
+def _choice_from_candidate(candidate: str, choices: list[str] | None, letters: bool = True) -> str | None:
     if not choices:
         return candidate or None
     normalized = _normalize_text(candidate)
     for option in choices:
         if _normalize_text(option) == normalized:
             return option
-    by_letter = _option_for_letter(candidate, choices)
-    if by_letter is not None:
-        return by_letter
-    m = re.match(r"\(?([A-Z])(?:\)|[.:](?:\s|$))", candidate.strip())  # "(B) Paris", "B: Paris"
-    index = _letter_index(m.group(1), choices) if m else None
-    if index is not None:
-        return choices[index]
+    if letters:
+        by_letter = _option_for_letter(candidate, choices)
+        if by_letter is not None:
+            return by_letter
+        m = re.match(r"\(?([A-Z])(?:\)|[.:](?:\s|$))", candidate.strip())  # "(B) Paris", "B: Paris"
+        index = _letter_index(m.group(1), choices) if m else None
+        if index is not None:
+            return choices[index]
     mentioned = _last_option_mentioned(candidate, choices)
     return mentioned if mentioned is not None else (candidate or None)
 
 
-def _interpret(candidate: str, kind: str, choices: list[str] | None) -> str | None:
+def _interpret(candidate: str, kind: str, choices: list[str] | None, letters: bool = True) -> str | None:
     candidate = clean_candidate(candidate)
     if not candidate:
         return None
     if kind == "number":
         return _number_from_candidate(candidate)
     if kind == "choice":
-        return _choice_from_candidate(candidate, choices)
+        return _choice_from_candidate(candidate, choices, letters)
     return candidate
 
 
-def _fallback(text: str, kind: str, choices: list[str] | None) -> str | None:
+def _fallback(text: str, kind: str, choices: list[str] | None, letters: bool = True) -> str | None:
     if kind == "number":
         numbers = _numbers_in(_FRAC.sub(r"\1/\2", text))
         return _canonical_number(numbers[-1]) if numbers else _number_from_candidate(clean_candidate(text))
@@ -288,10 +290,11 @@ def _fallback(text: str, kind: str, choices: list[str] | None) -> str | None:
     if kind == "choice":
         if choices:
             if "\n" not in stripped and len(stripped.split()) <= _SHORT_TEXT_WORDS:
-                whole = _choice_from_candidate(stripped, choices)
+                whole = _choice_from_candidate(stripped, choices, letters)
                 if whole in choices:
                     return whole
-            return _last_letter_option(text, choices) or _last_option_mentioned(text, choices)
+            by_letter = _last_letter_option(text, choices) if letters else None
+            return by_letter or _last_option_mentioned(text, choices)
         return stripped if len(stripped.split()) <= _SHORT_TEXT_WORDS else None
     if "\n" not in stripped and len(stripped.split()) <= _SHORT_TEXT_WORDS:
         return stripped
@@ -299,40 +302,48 @@ def _fallback(text: str, kind: str, choices: list[str] | None) -> str | None:
     return tokens[-1] if tokens else None
 
 
-def extract_answer(text: str, kind: str, choices: list[str] | None = None) -> str | None:
+def extract_answer(
+    text: str, kind: str, choices: list[str] | None = None, letters: bool = True
+) -> str | None:
     """The answer a model's text commits to, or None if there is none.
 
     Returns a canonical number for ``"number"`` (``"1234"``, ``"-0.5"``, ``"3/4"``), the cleaned answer
     text for ``"text"``, and for ``"choice"`` the option's text exactly as in ``choices`` (when the
     answer maps to one; otherwise the cleaned answer). See the module docstring for the order tried.
+    ``letters``: whether the options were shown lettered (A, B, ...), so that a letter names one;
+    when they were shown as words ("yes or no"), "A. The coin is tails up." is no option "A".
     """
     _check_kind(kind)
     if not text or not text.strip():
         return None
     boxed = _last_boxed(text)
     if boxed is not None:
-        found = _interpret(boxed, kind, choices)
+        found = _interpret(boxed, kind, choices, letters)
         if found is not None:
             return found
     phrase = _last_answer_phrase(text)
     if phrase is not None:
-        found = _interpret(phrase, kind, choices)
+        found = _interpret(phrase, kind, choices, letters)
         if found is not None:
             return found
-    return _fallback(text, kind, choices)
+    return _fallback(text, kind, choices, letters)
 
 
 # ---------------------------------------------------------------------------------------------
 # Scoring
 
 
-def answers_match(pred: str, reference: str, kind: str, choices: list[str] | None = None) -> bool:
+def answers_match(
+    pred: str, reference: str, kind: str, choices: list[str] | None = None, letters: bool = True
+) -> bool:
     """Whether two answers are the same after normalisation (numbers compare by exact value)."""
     if kind == "number":
         a, b = parse_number(str(pred)), parse_number(str(reference))
         if a is not None and b is not None:
             return a == b
-    return normalize_answer(pred, kind, choices) == normalize_answer(reference, kind, choices)
+    return normalize_answer(pred, kind, choices, letters) == normalize_answer(
+        reference, kind, choices, letters
+    )
 
 
 def score_answer(
@@ -340,6 +351,7 @@ def score_answer(
     reference: str | list[str] | None,
     kind: str,
     choices: list[str] | None = None,
+    letters: bool = True,
 ) -> float:
     """1.0 if ``pred`` matches the reference (any of them, for a list), else 0.0.
 
@@ -354,4 +366,4 @@ def score_answer(
     references = reference if isinstance(reference, list) else [reference]
     if not references:
         raise ValueError("cannot score against an empty list of reference answers")
-    return 1.0 if any(answers_match(pred, str(ref), kind, choices) for ref in references) else 0.0
+    return 1.0 if any(answers_match(pred, str(ref), kind, choices, letters) for ref in references) else 0.0

@@ -55,10 +55,15 @@ class Task:
 
         if self.extract is None:
             kind = self.kind
-            self.extract = lambda text, ex: extract_answer(text, kind, ex.choices)
+            # A letter names an option only where the options were shown lettered.
+            self.extract = lambda text, ex: extract_answer(
+                text, kind, ex.choices, letters=not ex.meta.get("choices_shown")
+            )
         if self.score is None:
             kind = self.kind
-            self.score = lambda pred, ex: score_answer(pred, ex.answer, kind, ex.choices)
+            self.score = lambda pred, ex: score_answer(
+                pred, ex.answer, kind, ex.choices, letters=not ex.meta.get("choices_shown")
+            )
 
     def __len__(self) -> int:
         return len(self.examples)

@@ -103,8 +103,10 @@ def _scores_answer(scores: Any, where: str) -> tuple[list[str], str | list[str]]
 
 
 def _is_number_answer(answer: str | list[str] | None) -> bool:
+    """Whether a target is a number: a string that parses as one, or a list of targets holding one
+    (BIG-bench's object_counting lists ``["6", "six"]``), so that "The answer is 1 + 1 = 2." reads 2."""
     values = answer if isinstance(answer, list) else [answer]
-    return all(v is not None and parse_number(v) is not None for v in values)
+    return any(v is not None and parse_number(v) is not None for v in values)
 
 
 def load_bigbench(path: str | Path) -> Task:

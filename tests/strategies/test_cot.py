@@ -31,7 +31,7 @@ def test_missing_marker_triggers_kojima_answer_extraction_call():
     trace = ChainOfThought().run(model, ex, task)
     assert len(model.requests) == 2
     second = model.requests[1]
-    assert second.prefill.endswith("\nTherefore, the answer is")
+    assert second.prefill.endswith("\nTherefore, the answer (arabic numerals) is")  # Kojima et al., Table 9
     assert second.prefill.startswith("Let's think step by step. Two and three")
     assert trace.answer == "5" and trace.calls == 2
     assert [s.name for s in trace.steps] == ["reason", "extract"]
@@ -66,7 +66,13 @@ def test_few_shot_exemplars_become_earlier_turns(tmp_path):
     msgs = model.requests[0].messages
     assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant", "user"]
     assert msgs[1]["content"] == "One and one is two. The answer is 2."
-    assert ChainOfThought(exemplars=str(f), shots=1).program(ex, task, True) is not None
+    one = ScriptedModel([" The answer is 5."])
+    ChainOfThought(exemplars=str(f), shots=1).run(one, ex, task)
+    assert [m["content"] for m in one.requests[0].messages[:2]] == [
+        "1+1?",
+        "One and one is two. The answer is 2.",
+    ]
+    assert len(one.requests[0].messages) == 3  # one worked example, then the question
     assert len(load_exemplars(f, shots=1)) == 2
 
 

@@ -135,12 +135,28 @@ def test_malformed_decomposition_is_flagged_and_the_question_solved_directly(dec
 
 def test_a_solution_is_cut_where_the_model_asks_itself_the_next_question_and_unmarked_ones_flagged():
     task, ex = _task()
-    model = ScriptedModel(["1. What is 2 + 3?", "The answer is 5.\nQ: What is 9?\nA: 9", "so it is 20"])
+    model = ScriptedModel(
+        ["1. What is 2 + 3?", "The answer is 5.\nQ: What is 9?\nA: 9", "so it is 20", " 20."]
+    )
     trace = LeastToMost().run(model, ex, task)
     assert model.requests[2].messages[1] == _assistant("The answer is 5.")
     assert trace.steps[1].outputs == ["The answer is 5.\nQ: What is 9?\nA: 9"]  # the raw output is kept
     assert trace.meta["unmarked"] == [1]
-    assert trace.answer == "20"  # the fallback: the last number
+    # The final solution named no answer: Kojima et al.'s extraction call continues it, as in cot.
+    assert model.requests[3].prefill == "so it is 20\nTherefore, the answer (arabic numerals) is"
+    assert trace.steps[-1].name == "extract" and trace.calls == 4
+    assert trace.answer == "20"
+
+
+def test_an_unmarked_final_answer_is_extracted_and_without_the_call_falls_back_to_the_text():
+    task, ex = _task()
+    model = ScriptedModel(["1. What is 2 + 3?", "The answer is 5.", "Five times four is twenty", " 20"])
+    trace = LeastToMost().run(model, ex, task)
+    assert trace.answer == "20" and trace.calls == 4  # no number in the text: only the call finds it
+    assert "20" in trace.final_text
+    plain = ScriptedModel(["1. What is 2 + 3?", "The answer is 5.", "Five times four is twenty"])
+    trace = LeastToMost(answer_call=False).run(plain, ex, task)
+    assert trace.calls == 3 and trace.answer is None
 
 
 def test_parse_subquestions_reads_the_common_list_forms():
@@ -312,12 +328,32 @@ def test_missing_or_empty_exemplar_file(tmp_path):
 def test_shipped_exemplar_files_load():
     from fastslow.strategies.least_to_most import EXEMPLAR_DIR, shipped_exemplars
 
-    names = ["last_letters", "arithmetic", "distractor_arithmetic", "sycophancy"]
+    names = ["last_letters", "arithmetic", "coin_flip", "distractor_arithmetic", "sycophancy"]
     for name in names:
         assert shipped_exemplars(name) == EXEMPLAR_DIR / f"{name}.jsonl"
         assert load_l2m_exemplars(shipped_exemplars(name))
     assert sorted(p.stem for p in EXEMPLAR_DIR.glob("*.jsonl")) == sorted(names)
-    assert shipped_exemplars("coin_flip") is None
+    assert shipped_exemplars("judge_pairs") is None
+
+
+def test_coin_flip_exemplars_solve_growing_prefixes_and_are_right():
+    from fastslow.strategies.least_to_most import shipped_exemplars
+    from fastslow.tasks.registry import load_task
+
+    task = load_task("coin_flip", limit=1)
+    for ex in load_l2m_exemplars(shipped_exemplars("coin_flip")):
+        questions = [*ex.subquestions, ex.question]
+        assert all(
+            b.startswith(a[: -len(" Is the coin still heads up?")]) for a, b in zip(questions, questions[1:])
+        )
+        for question, solution in zip(questions, ex.solutions):
+            from fastslow.tasks import coin_flip
+
+            truth = coin_flip.answer_for(coin_flip.moves_of(question))
+            probe = Example(
+                id="x", question=question, answer=truth, choices=["yes", "no"], meta={"choices_shown": True}
+            )
+            assert task.score(task.extract(solution, probe), probe) == 1.0, (question, solution)
 
 
 def test_bad_parameters_are_refused():
@@ -344,23 +380,29 @@ def test_examples_are_batched_step_by_step():
 
 @pytest.mark.slow
 def test_l2m_end_to_end_on_the_embedded_model(embedded):
+    from fastslow.strategies.prompts import names_answer
     from fastslow.tasks.registry import load_task
 
     task = load_task("arithmetic", limit=2, split="test")
     static = LeastToMost(max_subquestions=3, max_tokens=48, decompose_tokens=48)
     for ex, trace in zip(task.examples, run_batch(static, embedded, task.examples, task)):
         names = [s.name for s in trace.steps]
+        # The extraction call comes exactly when the original question's solution names no answer.
+        extracted = not names_answer(next(s for s in reversed(trace.steps) if s.name == "answer").outputs[0])
+        assert names[-1] == ("extract" if extracted else "answer")
+        names = names[:-1] if extracted else names
         assert names[0] == "decompose" and names[-1] == "answer" and set(names[1:-1]) <= {"solve"}
-        assert trace.calls == len(trace.steps) == 1 + len(trace.meta["subquestions"]) <= 1 + 3
+        assert trace.calls == len(trace.steps) == 1 + len(trace.meta["subquestions"]) + extracted <= 1 + 3 + 1
         assert trace.prompt_tokens > 0 and trace.completion_tokens > 0 and trace.seconds > 0
         assert trace.meta["exemplars"] == "shipped: arithmetic.jsonl"
         assert trace.meta["subquestions"][-1] == final_question(ex.question)
-        assert trace.steps[-1].messages[-1]["content"].endswith(f"Q: {final_question(ex.question)}")
+        answer_step = next(s for s in reversed(trace.steps) if s.name == "answer")
+        assert answer_step.messages[-1]["content"].endswith(f"Q: {final_question(ex.question)}")
         assert len(trace.steps[0].messages) == 7  # three worked problems, then ours
     dynamic = LeastToMost(dynamic=True, max_steps=2, max_tokens=48, propose_tokens=24)
     for trace in run_batch(dynamic, embedded, task.examples, task):
-        assert trace.calls == len(trace.steps) <= 2 * 2 + 1
-        assert trace.steps[0].name == "propose" and trace.steps[-1].name == "answer"
+        assert trace.calls == len(trace.steps) <= 2 * 2 + 1 + 1
+        assert trace.steps[0].name == "propose" and trace.steps[-1].name in {"answer", "extract"}
         assert trace.meta["stop"] in {
             "done",
             "max_steps",

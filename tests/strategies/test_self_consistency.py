@@ -19,7 +19,7 @@ def test_sc_draws_k_samples_in_one_request_and_votes():
     task = Task(name="t", examples=[ex], kind="number")
     outs = [" The answer is 5.", " The answer is 6.", " so 5. The answer is 5.", " I don't know"]
     model = ScriptedModel(outs)
-    trace = SelfConsistency(k=4, temperature=0.9).run(model, ex, task)
+    trace = SelfConsistency(k=4, temperature=0.9, answer_call=False).run(model, ex, task)
     [req] = model.requests
     assert req.n == 4 and req.temperature == 0.9 and req.top_p == 0.95
     assert req.prefill == "Let's think step by step."
@@ -28,6 +28,23 @@ def test_sc_draws_k_samples_in_one_request_and_votes():
     assert trace.meta["answers"] == ["5", "6", "5", None]
     assert trace.calls == 4
     assert "5" in trace.final_text
+
+
+def test_samples_that_name_no_answer_get_the_extraction_call_as_cot_does_in_one_batch():
+    ex = Example(id="a", question="What is 2 + 3?", answer="5")
+    task = Task(name="t", examples=[ex], kind="number")
+    outs = [" The answer is 6.", " two and three, five", " I don't know", " The answer is 5.", " 5", " 6"]
+    model = ScriptedModel(outs)
+    trace = SelfConsistency(k=4).run(model, ex, task)
+    sample, *extract = model.requests
+    assert sample.n == 4 and len(extract) == 2 and model.generate_calls == 2  # one batch of two
+    assert [r.prefill for r in extract] == [
+        "Let's think step by step. two and three, five\nTherefore, the answer (arabic numerals) is",
+        "Let's think step by step. I don't know\nTherefore, the answer (arabic numerals) is",
+    ]
+    # Without the call the second sample's vote would be its last number (none) and the third lost.
+    assert trace.meta["answers"] == ["6", "5", "6", "5"] and trace.meta["extracted"] == 2
+    assert trace.calls == 6 and [s.name for s in trace.steps] == ["sample", "extract", "extract"]
 
 
 class _WithLogprobs(ScriptedModel):
@@ -93,4 +110,5 @@ def test_weighted_vote_on_the_embedded_model_uses_real_logprobs(embedded):
     trace = SelfConsistency(k=3, vote="weighted", max_tokens=48).run(embedded, ex, task)
     assert "weighted_vote" not in trace.meta  # the transformers backend gives log-probs
     assert len(trace.meta["weights"]) == 3 and all(0.0 < w <= 1.0 for w in trace.meta["weights"])
-    assert trace.calls == 3 and trace.completion_tokens > 0
+    # k samples, plus one extraction call for each sample whose chain named no answer
+    assert trace.calls == 3 + trace.meta["extracted"] and trace.completion_tokens > 0

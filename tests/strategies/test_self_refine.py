@@ -121,9 +121,9 @@ def test_empty_feedback_stops_and_is_flagged():
 
 def test_a_garbled_rewrite_falls_back_to_the_last_answer_and_is_flagged():
     task, ex = _task()
-    model = ScriptedModel([" The answer is 5.", "Add more detail.", "", "Still nothing.", "???"])
+    model = ScriptedModel([" The answer is 5.", "Add more detail.", "", "Still nothing.", "???", " no idea"])
     trace = SelfRefine().run(model, ex, task)
-    assert trace.calls == 5
+    assert trace.calls == 6  # the last version named no answer: one extraction call, which found none
     assert trace.meta["answers"] == ["5", None, None]
     assert trace.answer == "5" and trace.meta["used_version"] == 0
     assert trace.final_text == "Let's think step by step. The answer is 5."
@@ -132,9 +132,23 @@ def test_a_garbled_rewrite_falls_back_to_the_last_answer_and_is_flagged():
 
 def test_no_answer_anywhere_does_not_crash():
     task, ex = _task()
-    trace = SelfRefine(rounds=1).run(ScriptedModel(["", "bad", ""]), ex, task)
+    trace = SelfRefine(rounds=1).run(ScriptedModel(["", "bad", "", ""]), ex, task)
     assert trace.answer is None
     assert "no version names an answer" in trace.meta["parse_error"]
+
+
+def test_an_unmarked_last_version_gets_the_extraction_call_as_cot_does():
+    task, ex = _task()
+    outs = [" The answer is 4.", "Wrong: 2 + 3 is not 4.", "Two plus three is five", " 5"]
+    model = ScriptedModel(list(outs))  # it consumes its list
+    trace = SelfRefine(rounds=1).run(model, ex, task)
+    assert model.requests[-1].prefill == (
+        "Okay! Here is the rewrite:Two plus three is five\nTherefore, the answer (arabic numerals) is"
+    )
+    assert trace.answer == "5" and trace.meta["used_version"] == 1 and trace.meta["extracted"]
+    assert trace.calls == 4 and trace.steps[-1].name == "extract"
+    without = SelfRefine(rounds=1, answer_call=False).run(ScriptedModel(outs[:3]), ex, task)
+    assert without.answer == "4" and without.calls == 3  # the earlier version's answer, flagged
 
 
 def test_negative_rounds_are_an_error():
@@ -144,6 +158,7 @@ def test_negative_rounds_are_an_error():
 
 @pytest.mark.slow
 def test_refine_end_to_end_on_the_embedded_model(embedded):
+    from fastslow.strategies.prompts import names_answer
     from fastslow.tasks.registry import load_task
 
     task = load_task("arithmetic", limit=2, split="test")
@@ -152,13 +167,18 @@ def test_refine_end_to_end_on_the_embedded_model(embedded):
     assert len(traces) == 2
     for trace in traces:
         names = [s.name for s in trace.steps]
+        # The extraction call comes exactly when the last version names no answer (as in cot).
+        extracted = names[-1] == "extract"
+        names, calls = (names[:-1], trace.calls - 1) if extracted else (names, trace.calls)
+        last = [s for s in trace.steps if s.name == "initial" or s.name.startswith("refine_")][-1]
+        assert extracted is (not names_answer(last.prefill + last.outputs[0]))
         assert names[:2] == ["initial", "feedback_1"]
         assert trace.steps[1].messages[0]["content"].endswith('If there is no error, say "It is correct."')
         if trace.meta["stop_reason"] == "rounds":
-            assert names == ["initial", "feedback_1", "refine_1"] and trace.calls == 3
+            assert names == ["initial", "feedback_1", "refine_1"] and calls == 3
             assert trace.steps[2].prefill == "Okay! Here is the rewrite:"
             assert [m["role"] for m in trace.steps[2].messages] == ["user", "assistant", "user"]
         else:
-            assert names == ["initial", "feedback_1"] and trace.calls == 2
+            assert names == ["initial", "feedback_1"] and calls == 2
         assert trace.prompt_tokens > 0 and trace.completion_tokens > 0 and trace.seconds > 0
         assert len(trace.meta["answers"]) == 1 + trace.meta["refinements"]

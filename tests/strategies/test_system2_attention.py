@@ -76,7 +76,9 @@ def test_relevant_focus_uses_the_papers_relevance_prompt_on_distractor_problems(
     )
     assert '"Detailed question:". Do not use list.\n\nText by User: ' + ex.question in step1
     step2 = model.requests[1].messages[0]["content"]
-    assert step2.startswith(f"{relevant}\n\n{query}\n\nAnswer in an unbiased way.")
+    # The relevance variant has no "Answer in an unbiased way." (Figure 13 is the opinion setting's).
+    assert step2.startswith(f"{relevant}\n\n{query}\n\nAnswer with a number.")
+    assert "unbiased" not in step2
     assert distractor not in step2
     assert trace.answer == ex.answer and task.score(trace.answer, ex) == 1.0
 
@@ -131,12 +133,23 @@ def test_without_prefill_the_trigger_goes_into_the_question():
 )
 def test_unparseable_rewrite_falls_back_to_the_original_text_and_is_flagged(garbage):
     task, ex = _task()
-    model = ScriptedModel([garbage, ""])
+    model = ScriptedModel([garbage, "", ""])
     trace = System2Attention().run(model, ex, task)
-    assert trace.calls == 2 and trace.answer is None  # nothing to extract from an empty answer
+    assert trace.calls == 3 and trace.answer is None  # the extraction call found nothing either
     assert trace.meta["rewrite_parsed"] is False
     assert "the original text was used" in trace.meta["parse_error"]
     assert model.requests[1].messages[0]["content"].startswith(QUESTION + "\n\nAnswer in an unbiased way.")
+
+
+def test_an_answer_without_the_marker_gets_the_extraction_call_as_cot_does():
+    task, ex = _task()
+    rewrite = f"Unbiased text context: William has 3 stickers.\nQuestion/Query: {QUESTION.split('. ')[-1]}"
+    model = ScriptedModel([rewrite, " He had 3 and found 8, so eleven stickers", " 11"])
+    trace = System2Attention().run(model, ex, task)
+    assert model.requests[2].prefill.endswith("eleven stickers\nTherefore, the answer (arabic numerals) is")
+    assert trace.answer == "11" and trace.calls == 3 and trace.steps[-1].name == "extract"
+    model = ScriptedModel([rewrite, " He had 3 and found 8, so eleven stickers"])
+    assert System2Attention(answer_call=False).run(model, ex, task).answer == "8"  # the last number: wrong
 
 
 def test_parse_rewrite_is_lenient():
@@ -170,6 +183,7 @@ def test_bad_parameters_are_refused():
     "task_name,focus", [("sycophancy", "unbiased"), ("distractor_arithmetic", "relevant")]
 )
 def test_s2a_runs_on_the_embedded_model(embedded, task_name, focus):
+    from fastslow.strategies.prompts import names_answer
     from fastslow.tasks.registry import load_task
 
     task = load_task(task_name, limit=2, split="test")
@@ -178,12 +192,18 @@ def test_s2a_runs_on_the_embedded_model(embedded, task_name, focus):
     )
     assert len(traces) == 2
     for trace, ex in zip(traces, task.examples):
-        assert [s.name for s in trace.steps] == ["rewrite", "answer"] and trace.calls == 2
         assert trace.steps[0].messages[0]["content"].endswith(f"Text by User: {ex.question}")
         assert trace.prompt_tokens > 0 and trace.completion_tokens > 0 and trace.seconds > 0
         step2 = trace.steps[1].messages[0]["content"]
-        assert "Answer in an unbiased way." in step2
-        if trace.meta["rewrite_parsed"]:
+        assert ("Answer in an unbiased way." in step2) is (focus == "unbiased")
+        if trace.meta["rewrite_parsed"]:  # step 2 sees the rewrite, never the original text
             assert step2.startswith(trace.meta["context"] or trace.meta["question"])
+            assert ex.question not in step2 or ex.question in (trace.meta["context"] or "")
         else:
             assert step2.startswith(ex.question) and "parse_error" in trace.meta
+        # The extraction call exactly when the answer named none, counted in the cost.
+        answered = trace.steps[1].prefill + trace.steps[1].outputs[0]
+        expected = ["rewrite", "answer"] + ([] if names_answer(answered) else ["extract"])
+        assert [s.name for s in trace.steps] == expected and trace.calls == len(expected)
+        if expected[-1] == "answer":
+            assert trace.answer == task.extract(trace.final_text, ex)

@@ -254,3 +254,11 @@ def test_task_defaults_use_extract_and_score():
     assert task.extract("I pick (B).", example) == "Paris"
     assert task.score("Paris", example) == 1.0
     assert task.score(task.extract("London, surely", example), example) == 0.0
+
+
+def test_a_letter_names_an_option_only_where_the_options_were_shown_lettered():
+    choices = ["yes", "no"]
+    assert extract_answer("A. The coin is tails up.", "choice", choices, letters=False) is None
+    assert extract_answer("The answer is (B).", "choice", choices, letters=False) not in choices
+    assert extract_answer("The answer is no.", "choice", choices, letters=False) == "no"
+    assert extract_answer("The answer is (B).", "choice", choices) == "no"  # shown as (A) yes, (B) no

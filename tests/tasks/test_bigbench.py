@@ -68,7 +68,9 @@ def test_multiple_choice_task(tmp_path):
     assert first.question == "Q: 2 + 2 =\n  choice: 3\n  choice: 4\n  choice: 5\nA:"
     assert first.meta["choices_shown"] is True
     assert second.answer == ["apple", "pear"]
-    assert task.score(task.extract("The answer is (B).", first), first) == 1.0
+    assert task.score(task.extract("The answer is 4.", first), first) == 1.0
+    # The options were shown as "choice: 4", never lettered: a letter names none of them.
+    assert task.score(task.extract("The answer is (B).", first), first) == 0.0
     assert task.score(task.extract("The answer is 5.", first), first) == 0.0
     assert task.score(task.extract("I would eat the pear", second), second) == 1.0
     assert task.score(task.extract("the stone", second), second) == 0.0
@@ -142,3 +144,23 @@ def test_bad_target_scores(tmp_path):
     data = {"examples": [{"input": "a", "target_scores": {"x": "high"}}]}
     with pytest.raises(FastslowError, match="example 0 of .*non-number 'high'"):
         load_bigbench(_write_task(tmp_path, data))
+
+
+def test_numeric_targets_listed_with_their_words_make_a_number_task(tmp_path):
+    """object_counting's targets are ["6", "six"]: scored as numbers, the last number of the marked
+    sentence counts ("The answer is 1 + 1 = 2." is 2), and the word form still matches."""
+    path = tmp_path / "object_counting" / "task.json"
+    path.parent.mkdir()
+    examples = [
+        {"input": "I have a chair and a bed. How many objects do I have?", "target": ["2", "two"]},
+        {"input": "I have a pear. How many fruits do I have?", "target": ["1", "one"]},
+    ]
+    path.write_text(
+        json.dumps({"name": "object_counting", "metrics": ["exact_str_match"], "examples": examples})
+    )
+    task = load_bigbench(path)
+    assert task.kind == "number"
+    first, second = task.examples
+    assert task.score(task.extract("The answer is 1 + 1 = 2.", first), first) == 1.0
+    assert task.score(task.extract("The answer is two.", first), first) == 1.0
+    assert task.score(task.extract("The answer is 3.", second), second) == 0.0

@@ -1,0 +1,98 @@
+"""The answer-extraction step, shared by every method whose final text may not name its answer.
+
+Kojima et al. 2022 ("Large Language Models are Zero-Shot Reasoners", §3 and Table 9) extract the
+answer with a second call that continues the reasoning with a trigger for the answer's kind
+("Therefore, the answer (arabic numerals) is", "Therefore, among A through E, the answer is");
+Plan-and-Solve (Wang et al. 2023) does the same. We make that call only when the final text does
+not already say "The answer is X" (``answers.names_answer``), so a model that follows the answer
+instruction pays nothing, and a method is never scored wrong for leaving out the marker while
+another method got a second chance. The call is one more model call, counted in the trace's cost
+like any other.
+
+``finish`` is a sub-program (use it with ``yield from`` in a strategy's program) for one final
+text; ``finish_many`` makes the calls of several texts in one batch (self-consistency's samples).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+from fastslow.models.base import Completion, Message, Request
+from fastslow.strategies.base import Step, assistant, user
+from fastslow.strategies.prompts import ANSWER_MARKER, names_answer
+from fastslow.tasks.base import Example, Task
+
+EXTRACT_TOKENS = 32  # Plan-and-Solve's max_length_direct
+
+
+def answer_trigger(task: Task, example: Example) -> str:
+    """The answer-extraction trigger for this example's kind of answer (Kojima et al. 2022, Table 9;
+    Wang et al. 2023, Figure 2: "Therefore, the answer (arabic numerals) is")."""
+    if task.kind == "number":
+        return "Therefore, the answer (arabic numerals) is"
+    if task.kind == "choice" and example.choices:
+        if not example.meta.get("choices_shown"):
+            last = string.ascii_uppercase[len(example.choices) - 1]
+            return f"Therefore, among A through {last}, the answer is"
+        if len(example.choices) == 2:
+            return f"Therefore, the answer ({example.choices[0]} or {example.choices[1]}) is"
+    return "Therefore, the answer is"
+
+
+@dataclass
+class Finished:
+    """A final text and its answer, after the extraction call where one was needed."""
+
+    final: str  # the text the answer was read from (the reasoning, plus trigger and reply)
+    answer: str | None
+    steps: list[Step] = field(default_factory=list)  # the extraction call, if made
+    extracted: bool = False  # whether the extraction call was made
+    error: str | None = None  # what went wrong, for the trace's meta
+
+
+def _request(messages: list[Message], text: str, prefill: bool, trigger: str) -> Request:
+    """Continue ``text`` (the assistant's turn after ``messages``) with the trigger."""
+    if prefill:
+        return Request(messages, max_tokens=EXTRACT_TOKENS, stop=("\n",), prefill=f"{text}\n{trigger}")
+    ask = user(f"{trigger}? Reply with the answer only.")
+    return Request([*messages, assistant(text), ask], max_tokens=EXTRACT_TOKENS, stop=("\n",))
+
+
+def finish_many(
+    items: list[tuple[list[Message], str]],
+    example: Example,
+    task: Task,
+    prefill: bool,
+    enabled: bool = True,
+) -> Generator[list[Request], list[Completion], list[Finished]]:
+    """The answers of several final texts, each ``(messages, text)`` where ``text`` is the whole
+    assistant turn (prefill included) that answered ``messages``. Texts that name no answer get the
+    extraction call (all in one batch) unless ``enabled`` is off."""
+    done = [Finished(text, task.extract(text, example)) for _, text in items]
+    todo = [i for i, (_, text) in enumerate(items) if enabled and not names_answer(text)]
+    if not todo:
+        return done
+    trigger = answer_trigger(task, example)
+    requests = [_request(items[i][0], items[i][1], prefill, trigger) for i in todo]
+    replies = yield requests
+    for i, req, c in zip(todo, requests, replies):
+        reply = c.texts[0]
+        text = items[i][1]
+        step = Step("extract", list(req.messages), [reply], prefill=req.prefill)
+        final = f"{text}\n{trigger}{reply}" if prefill else f"{text}\n{ANSWER_MARKER} {reply.strip()}"
+        # The trigger's wording ("(arabic numerals) is") is not the marker the extractors look
+        # for, so the reply is read as "The answer is <reply>"; if it holds none, the text's own.
+        answer = task.extract(f"{ANSWER_MARKER} {reply.strip()}", example)
+        error = None if answer is not None else "no answer in the extraction reply; taken from the reasoning"
+        done[i] = Finished(final, answer if answer is not None else done[i].answer, [step], True, error)
+    return done
+
+
+def finish(
+    messages: list[Message], text: str, example: Example, task: Task, prefill: bool, enabled: bool = True
+) -> Generator[list[Request], list[Completion], Finished]:
+    """The answer of one final text (see ``finish_many``)."""
+    [done] = yield from finish_many([(messages, text)], example, task, prefill, enabled)
+    return done
