@@ -12,10 +12,11 @@ once and its KV cache copied to one row per sample (``Cache.batch_select_indices
 indices), instead of computing the same prompt K times. On a CPU the prompt pass of a batch of 32
 sampled rows was about a tenth of the batch's time.
 
-Sampling is the same as ``generate(do_sample=True, temperature=T, top_p=p, top_k=0)``:
-transformers' own temperature and top-p warpers, then a multinomial draw from a seeded generator.
-``temperature <= 0`` is greedy. Log-probabilities are taken from the raw (unwarped) logits, as
-``generate(output_logits=True)`` reports them.
+Sampling draws from the same distribution as ``generate(do_sample=True, temperature=T, top_p=p,
+top_k=0)`` (transformers' temperature and top-p warpers, then a multinomial draw), without sorting
+the vocabulary (``sampling.py``), from a seeded generator. ``temperature <= 0`` is greedy.
+Log-probabilities are taken from the raw (unwarped) logits, as ``generate(output_logits=True)``
+reports them. The KV cache is written in place (``kv_cache.py``), not concatenated each step.
 """
 
 from __future__ import annotations
@@ -47,24 +48,24 @@ def decode(
     logprobs: bool = False,
     stop: Callable[[list[int]], bool] | None = None,
     repeats: list[int] | None = None,
+    reference: tuple[str, ...] = (),
 ) -> list[Decoded]:
     """Generate up to ``max_new_tokens`` for each row of a left-padded batch.
 
     ``stop(tokens)`` is asked after every new token of a row (its generated tokens so far) and
     ends that row when it returns True. ``repeats[i]`` (default 1) is how many rows prompt row ``i``
     becomes after its prompt pass: the result has ``sum(repeats)`` rows, each prompt's copies side
-    by side, each copy sampled on its own.
+    by side, each copy sampled on its own. ``reference`` names speed-ups to leave out, to measure
+    each alone (``benchmarks/bench_throughput.py``): ``"sampler"`` samples with transformers' top-p
+    warper over the sorted vocabulary, ``"cache"`` uses transformers' concatenating ``DynamicCache``.
     """
     import torch
     from torch.profiler import record_function as stage  # labels for benchmarks/profile_decode.py
-    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
+
+    from fastslow.models.kv_cache import in_place_cache
+    from fastslow.models.sampling import nucleus_reference, sample_next
 
     greedy = temperature <= 0.0
-    warpers = LogitsProcessorList()
-    if not greedy:
-        warpers.append(TemperatureLogitsWarper(temperature))
-        if top_p < 1.0:
-            warpers.append(TopPLogitsWarper(top_p))
     generator = torch.Generator(device=input_ids.device).manual_seed(seed)
     # transformers 5.x renamed forward's ``past_key_values`` to ``cache``; take whichever it has.
     cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -79,6 +80,11 @@ def decode(
     active = list(range(rows))  # original indices of the rows still in the batch
     mask = attention_mask
     positions = (mask.long().cumsum(-1) - 1).clamp_min(0)  # left padding: count real tokens only
+    cache = (
+        {}
+        if "cache" in reference
+        else {cache_arg: in_place_cache(model, input_ids.shape[1] + max_new_tokens)}
+    )
     with torch.inference_mode():
         with stage("decode.prefill"):
             out = model(
@@ -87,6 +93,7 @@ def decode(
                 position_ids=positions,
                 use_cache=True,
                 logits_to_keep=1,
+                **cache,
             )
             cache = getattr(out, cache_arg)
             next_position = positions[:, -1] + 1
@@ -100,11 +107,13 @@ def decode(
                 logits = last_logits.float()
                 if greedy:
                     chosen = logits.argmax(dim=-1)
+                elif "sampler" in reference:
+                    chosen = nucleus_reference(logits / temperature, top_p, generator)
                 else:
-                    probs = torch.softmax(warpers(None, logits), dim=-1)  # these warpers ignore input_ids
-                    chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-                if logprobs:
-                    picked = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None]).squeeze(1).tolist()
+                    chosen = sample_next(logits, temperature, top_p, generator)
+                if logprobs:  # log-softmax at the chosen token only
+                    norm = torch.logsumexp(logits, dim=-1)
+                    picked = (logits.gather(1, chosen[:, None]).squeeze(1) - norm).tolist()
                 is_eos = torch.isin(chosen, eos).tolist()
                 tokens = chosen.tolist()
             with stage("decode.stop"):

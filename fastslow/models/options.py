@@ -39,6 +39,14 @@ class ModelOptions:
         default=None,
         metadata=arg("torch device of a local model, e.g. cpu or cuda:1 (default: cuda if torch sees one)"),
     )
+    dtype: str = field(
+        default="float32",
+        metadata=arg(
+            "weights and activations of a local model: float32, or bfloat16 (opt-in: about 2x faster "
+            "decoding on CPUs with AVX-512 BF16 or AMX, and on GPUs; samples differ from float32's)",
+            choices=("float32", "bfloat16"),
+        ),
+    )
     api_key: str | None = field(
         default=None,
         metadata=arg(
@@ -57,7 +65,11 @@ def load_model_with(spec: str, options: ModelOptions | None = None) -> Model:
 
     options = options or ModelOptions()
     return load_model(
-        spec, api_key=options.resolved_api_key(), batch_size=options.batch_size, device=options.device
+        spec,
+        api_key=options.resolved_api_key(),
+        batch_size=options.batch_size,
+        device=options.device,
+        dtype=options.dtype,
     )
 
 

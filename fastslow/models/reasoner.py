@@ -68,12 +68,16 @@ def describe_reasoner() -> str:
         return f"embedded-reasoner: {exc}"
 
 
-def load_reasoner(batch_size: int = 32, device: str | None = None):
+def load_reasoner(batch_size: int = 32, device: str | None = None, dtype: str = "float32"):
     from fastslow.models.adapters import adapter_digest, ensure_merged
     from fastslow.models.hf import HFModel
 
     adapter, _ = reasoner_adapter()
     folder = ensure_merged(adapter, label="embedded-reasoner")
     return HFModel(
-        folder, name=f"embedded-reasoner#{adapter_digest(adapter)}", batch_size=batch_size, device=device
+        folder,
+        name=f"embedded-reasoner#{adapter_digest(adapter)}",
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
     )

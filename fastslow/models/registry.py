@@ -53,12 +53,13 @@ def load_model(
     api_key: str | None = None,
     batch_size: int | None = None,
     device: str | None = None,
+    dtype: str = "float32",
 ) -> Model:
     """Build the Model a spec string names. Raises FastslowError with the fix for bad specs.
 
     ``batch_size``: rows decoded at once by a transformers backend (None: EMBEDDED_BATCH_SIZE for
     the embedded models, DEFAULT_BATCH_SIZE for others); ``device``: where a local model runs (None:
-    the GPU if torch sees one). HTTP backends ignore both. Most callers want
+    the GPU if torch sees one); ``dtype``: float32 or bfloat16. HTTP backends ignore all three. Most callers want
     ``fastslow.models.options.open_model``, which adds the generation cache.
     """
     from fastslow.models.hf import HFModel
@@ -69,11 +70,13 @@ def load_model(
     if spec == "embedded":
         from fastslow.models.embedded import embedded_model_dir
 
-        return HFModel(embedded_model_dir(), name="embedded", batch_size=batch_size, device=device)
+        return HFModel(
+            embedded_model_dir(), name="embedded", batch_size=batch_size, device=device, dtype=dtype
+        )
     if spec == "embedded-reasoner":
         from fastslow.models.reasoner import load_reasoner
 
-        return load_reasoner(batch_size=batch_size, device=device)
+        return load_reasoner(batch_size=batch_size, device=device, dtype=dtype)
     if spec.startswith("openai:"):
         from fastslow.models.openai_api import OpenAIModel
 
@@ -89,7 +92,11 @@ def load_model(
         if not path.is_file():
             raise FastslowError(f"GGUF file not found: {path}")
         return HFModel(
-            ensure_converted(path), name=f"gguf:{path.resolve()}", batch_size=batch_size, device=device
+            ensure_converted(path),
+            name=f"gguf:{path.resolve()}",
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
         )
     path_text = spec[len("hf:") :] if spec.startswith("hf:") else spec
     path = Path(path_text).expanduser()
@@ -99,12 +106,16 @@ def load_model(
 
             merged = ensure_merged(path, label=f"adapter-{path.name}")
             return HFModel(
-                merged, name=f"adapter:{adapter_digest(path)}", batch_size=batch_size, device=device
+                merged,
+                name=f"adapter:{adapter_digest(path)}",
+                batch_size=batch_size,
+                device=device,
+                dtype=dtype,
             )
         if not (path / "config.json").is_file():
             raise FastslowError(f"{path} is not a transformers model folder (no config.json)")
         name = f"hf:{path.resolve()}#{weights_fingerprint(path)}"
-        return HFModel(path, name=name, batch_size=batch_size, device=device)
+        return HFModel(path, name=name, batch_size=batch_size, device=device, dtype=dtype)
     if spec.startswith("hf:") or "/" in spec or spec.startswith("."):
         raise FastslowError(f"model folder not found: {path}")
     known = ", ".join(s for s, _ in SPECS)
