@@ -5,7 +5,7 @@ Each cell is a resumable `fastslow eval` run under ``--out`` (default runs/reaso
 interrupted benchmark continues where it stopped and a finished one re-prints from its files.
 
     python benchmarks/bench_reasoner.py [--limit 100] [--models embedded-reasoner,embedded] [--tasks arithmetic]
-        [--seed 1] [--split train] [--param sc.temperature=0.5]
+        [--seed 1] [--split train] [--param sc.temperature=0.5] [--dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def main() -> None:
         help="train: questions of the train split, to choose settings without touching the test split",
     )
     ap.add_argument(
+        "--dtype", default="float32", choices=["float32", "bfloat16"], help="weights and activations"
+    )
+    ap.add_argument(
         "--param",
         action="append",
         default=[],
@@ -69,10 +72,11 @@ def main() -> None:
 
     results = {}
     for spec in args.models.split(","):
-        model = open_model(spec, ModelOptions(cache=args.cache, batch_size=args.batch_size))
+        model = open_model(spec, ModelOptions(cache=args.cache, batch_size=args.batch_size, dtype=args.dtype))
         for task, knobs in settings:
             knob_tag = "-".join(f"{k}{v}" for k, v in knobs.items())
-            out = Path(args.out) / f"{spec}-{task}-{knob_tag}"
+            dtype_tag = "" if args.dtype == "float32" else f"-{args.dtype}"
+            out = Path(args.out) / f"{spec}{dtype_tag}-{task}-{knob_tag}"
             config = EvalConfig(
                 methods=METHODS,
                 model=spec,

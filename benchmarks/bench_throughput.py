@@ -16,10 +16,11 @@ held-out questions of each built-in family, on `embedded-reasoner`. Rows, each p
   sequence), on the embedded GGUF (Q4_1, the base model: it writes other chains; its tokens/s is the
   reference point, not its answers).
 
-naive, hf-generate and llama.cpp run on the first ``--subset`` prompts of each family (they are slow);
-tokens/s is comparable since every row decodes the same kind of samples.
+naive and llama.cpp run on the first ``--subset`` prompts of each family (they are slow), hf-generate
+on the first ``--hf-prompts`` of each family (its calls hold 128 rows, fastslow's batch); tokens/s is
+comparable since every row decodes the same kind of samples.
 
-    python benchmarks/bench_throughput.py [--prompts 16] [--subset 1] [--ablations]
+    python benchmarks/bench_throughput.py [--prompts 16] [--subset 1] [--hf-prompts 4] [--ablations]
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def llama_cpp_rate(requests, threads: int) -> tuple[int, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompts", type=int, default=16, help="questions of each family for fastslow's rows")
-    ap.add_argument("--subset", type=int, default=1, help="questions of each family for the slow rows")
+    ap.add_argument("--subset", type=int, default=1, help="questions of each family for naive and llama.cpp")
+    ap.add_argument("--hf-prompts", type=int, default=4, help="questions of each family for hf-generate")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--ablations", action="store_true", help="also each speed-up alone")
     ap.add_argument("--skip", default="", help="comma-separated rows to leave out")
@@ -120,6 +122,7 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     requests = sc_requests(args.prompts, K, MAX_TOKENS)
     subset = sc_requests(args.subset, K, MAX_TOKENS)
+    hf_subset = sc_requests(args.hf_prompts, K, MAX_TOKENS)
     model = load_model("embedded-reasoner", batch_size=args.batch_size)
     rows: list[tuple[str, int, float, str]] = []
 
@@ -132,7 +135,8 @@ def main() -> None:
 
     n_sub, n_all = len(subset) * K, len(requests) * K
     run("naive", lambda: hf_generate_rate(model, subset, 1, naive=True), f"{n_sub} samples, batch 1")
-    run("hf-generate", lambda: hf_generate_rate(model, subset, args.batch_size), f"{n_sub} samples")
+    n_hf = len(hf_subset) * K
+    run("hf-generate", lambda: hf_generate_rate(model, hf_subset, args.batch_size), f"{n_hf} samples")
     run(
         "fastslow-reference", lambda: fastslow_rate(model, requests, ("sampler", "cache")), f"{n_all} samples"
     )

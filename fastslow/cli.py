@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from fastslow import __version__
 from fastslow.errors import FastslowError
@@ -186,6 +187,19 @@ def cmd_prime(args: argparse.Namespace) -> None:
         print(f"evaluate it with --model hf:{record['adapter']}, or rerun with --install")
 
 
+def cmd_distill(args: argparse.Namespace) -> None:
+    from fastslow.distill.recipe import DistillConfig, distill
+    from fastslow.distill.report import console_table, filter_lines
+    from fastslow.models.options import ModelOptions
+
+    config, output = from_flags(DistillConfig, args), from_flags(Output, args)
+    summary = distill(config, output.out, options=from_flags(ModelOptions, args), progress=not output.quiet)
+    print(f"\n{summary['task']} · System 2 Distillation of {config.method} · held-out test questions")
+    print(console_table(summary))
+    print("\n".join(["", *filter_lines(summary)]))
+    print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
+
+
 def cmd_gradients_run(args: argparse.Namespace) -> None:
     from fastslow.gradients import GradientsConfig, console_summary, data_from_dir, render, run_gradients
 
@@ -213,6 +227,13 @@ def cmd_gradients_make_data(args: argparse.Namespace) -> None:
         print(f"{name:<16} {path}")
 
 
+def _command_of(run: str) -> str | None:
+    from fastslow.runs import CONFIG_FILE, read_json
+
+    path = Path(run) / CONFIG_FILE
+    return read_json(path).get("command") if path.is_file() else None
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from fastslow.gradients import is_gradients_run, overlay
     from fastslow.gradients import render as render_gradients
@@ -221,7 +242,14 @@ def cmd_report(args: argparse.Namespace) -> None:
     args = from_flags(ReportArgs, args)
     kinds = [is_gradients_run(r) for r in args.runs]
     for run, is_grad in zip(args.runs, kinds):
-        print(f"report: {render_gradients(run) if is_grad else render(run)}")
+        if is_grad:
+            print(f"report: {render_gradients(run)}")
+        elif _command_of(run) == "distill":
+            from fastslow.distill.report import render as render_distill
+
+            print(f"report: {render_distill(run)}")
+        else:
+            print(f"report: {render(run)}")
     if len(args.runs) > 1:
         if not all(kinds):
             raise FastslowError(
@@ -247,6 +275,7 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from fastslow.distill.recipe import DistillConfig
     from fastslow.evaluate import EvalConfig
     from fastslow.gradients.data import MakeDataConfig
     from fastslow.gradients.run import GradientsConfig
@@ -283,6 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
         PrimeConfig,
         (Output, PRIME_OUTPUT),
         PrimeArgs,
+    )
+    _command(
+        sub,
+        "distill",
+        "System 2 Distillation: a System-2 teacher's consistent answers, trained into System 1 (resumable)",
+        cmd_distill,
+        DistillConfig,
+        Output,
+        ModelOptions,
     )
     # `fastslow gradients --data ...` runs the analysis; `make-data` (and `run`, the same as no
     # sub-command) are sub-commands of it. Its flags are optional here and checked by the command,

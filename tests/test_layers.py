@@ -13,6 +13,7 @@ LAYERS = {
     "__main__": 5,
     "evaluate": 4,
     "prime": 4,
+    "distill": 4,
     "gradients": 4,
     "report": 4,
     "vote_curve": 4,

@@ -118,11 +118,23 @@ class ChainOfThought(Strategy):
     answer_call: bool = True
     exemplars: str = ""
     shots: int = 0
+    # Greedy by default; a sampled chain (System 2 Distillation's teacher samples) sets these.
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         shots = load_exemplars(self.exemplars, self.shots or None) if self.exemplars else []
         messages, start = cot_messages(example, task, prefill, shots)
-        [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
+        request = Request(
+            messages,
+            max_tokens=self.max_tokens,
+            prefill=start,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=self.seed,
+        )
+        [c] = yield [request]
         steps = [Step("reason", messages, [c.texts[0]], prefill=start)]
         # Kojima et al.'s second stage when the reasoning names no answer (strategies/extraction.py).
         done = yield from finish(messages, start + c.texts[0], example, task, prefill, self.answer_call)

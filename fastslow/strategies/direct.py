@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastslow.models.base import Request, truncate_at_stop
+from fastslow.models.base import Message, Request, truncate_at_stop
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_form, question_text
 from fastslow.tasks.base import Example, Task
 
 FIRST_SENTENCE = ("\n", ". ")
+
+
+def direct_messages(example: Example, task: Task) -> list[Message]:
+    """The System-1 prompt: the question, its answer form, and "Give only the final answer"."""
+    instruction = " ".join(
+        s for s in [answer_form(task, example), "Give only the final answer, no explanation."] if s
+    )
+    return [user(f"{question_text(example)}\n\n{instruction}")]
 
 
 @dataclass
@@ -31,10 +39,7 @@ class Direct(Strategy):
     max_tokens: int = 24
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
-        instruction = " ".join(
-            s for s in [answer_form(task, example), "Give only the final answer, no explanation."] if s
-        )
-        messages = [user(f"{question_text(example)}\n\n{instruction}")]
+        messages = direct_messages(example, task)
         start = ANSWER_MARKER if prefill else ""
         # Stop at the end of the first sentence: the immediate answer is what System 1 is measured on,
         # even if a model that learned to reason goes on to think after it.

@@ -1,0 +1,101 @@
+"""A distillation run's report: the paper's table and one plot, from ``summary.json`` alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastslow.report import markdown_table, text_table
+
+HEADERS = ["", "accuracy", "95% CI", "unanswered", "n", "tokens/answer", "calls/answer"]
+
+
+def table_rows(summary: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for r in summary["rows"]:
+        lo, hi = r["ci95"]
+        unanswered = r.get("unanswered_share")
+        rows.append(
+            [
+                r["row"],
+                f"{100 * r['accuracy']:.1f}%",
+                f"{100 * lo:.0f}-{100 * hi:.0f}%",
+                "" if unanswered is None else f"{100 * unanswered:.0f}%",
+                str(r["n"]),
+                f"{r['completion_tokens']:.1f}",
+                f"{r['calls']:.2f}",
+            ]
+        )
+    return rows
+
+
+def console_table(summary: dict[str, Any]) -> str:
+    return text_table(HEADERS, table_rows(summary))
+
+
+def filter_lines(summary: dict[str, Any]) -> list[str]:
+    lines = [
+        f"- inputs (train side, labels unused): {summary['inputs']}; kept: {summary['kept']} "
+        f"({100 * summary['yield']:.0f}%)",
+    ]
+    for name, share in summary["kept_by_filter"].items():
+        lines.append(f"- {name} alone keeps {100 * share:.0f}%")
+    if summary.get("filter_precision") is not None:
+        lines.append(
+            f"- filter precision (kept answers that are right, measured with the labels, never used): "
+            f"{100 * summary['filter_precision']:.0f}% of {summary['filter_precision_n']}"
+        )
+    lines.append(f"- teacher calls per input: {summary['teacher_calls_per_input']:.1f}")
+    return lines
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["rows"]
+    xs = [max(r["completion_tokens"], 0.5) for r in rows]
+    ys = [100 * r["accuracy"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
+    ax.plot(xs, ys, "--", color="grey", lw=1)
+    for r, x, y in zip(rows, xs, ys):
+        lo, hi = (100 * v for v in r["ci95"])
+        ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
+        ax.annotate(r["row"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("generated tokens per answer (log)")
+    ax.set_ylabel("accuracy (%), 95% Wilson interval")
+    ax.set_ylim(-3, 103)
+    ax.set_title(f"System 2 Distillation on {summary['task']}", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render(run_dir: str | Path) -> Path:
+    """Write ``report.md`` and ``plots/distill.png`` for a finished distillation run."""
+    run = Path(run_dir)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    plot(summary, run / "plots" / "distill.png")
+    lines = [
+        f"# System 2 Distillation: {summary['task']}",
+        "",
+        "Yu, Xu, Weston & Kulikov 2024, 'Distilling System 2 into System 1': held-out test questions.",
+        "",
+        markdown_table(HEADERS, table_rows(summary)),
+        "",
+        "![accuracy against tokens](plots/distill.png)",
+        "",
+        "## Consistency filters",
+        *filter_lines(summary),
+        "",
+        f"Training: {summary['training']['steps']} steps, final loss {summary['training']['final_loss']}.",
+    ]
+    path = run / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,131 @@
+"""The System-2 teacher: a strategy run several times on each unlabeled input.
+
+Self-consistency needs several outputs that may disagree. A method that samples by itself (``sc``,
+``usc``) gives them in one run (its trace keeps every sampled answer); any other method is run
+``samples`` times, each run sampled at ``temperature`` with its own seed, so it must have the
+``temperature`` and ``seed`` parameters (``cot`` has them; a greedy run would only repeat itself).
+Every run goes through the generation cache, so an interrupted teacher resumes without a model call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastslow.errors import FastslowError
+from fastslow.models.base import Model
+from fastslow.strategies.base import Strategy, Trace, run_batch
+from fastslow.strategies.registry import make_strategies
+from fastslow.tasks.base import Example, Task
+
+SELF_SAMPLING = {"sc", "usc"}  # methods whose one run already holds several sampled answers
+
+
+@dataclass
+class TeacherOutputs:
+    """What the teacher produced for one input: every run's trace, and their answers."""
+
+    example_id: str
+    answers: list[str | None]
+    final_texts: list[str]
+    metas: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0
+    completion_tokens: int = 0
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def teacher_strategies(method: str, params: list[str], samples: int, temperature: float) -> list[Strategy]:
+    """The strategy instances to run on each input (one, or ``samples`` seeded sampled ones)."""
+    if method in SELF_SAMPLING:
+        key = "k"
+        return make_strategies([method], [*params, f"{method}.{key}={samples}"])
+    if samples == 1:
+        return make_strategies([method], params)
+    [probe] = make_strategies([method], params)
+    missing = [f for f in ("temperature", "seed") if not hasattr(probe, f)]
+    if missing:
+        raise FastslowError(
+            f"--method {method} cannot sample ({', '.join(missing)} missing): use --samples 1, or a method "
+            "that samples (cot, sc, usc)"
+        )
+    return [
+        make_strategies([method], [*params, f"{method}.temperature={temperature}", f"{method}.seed={i}"])[0]
+        for i in range(samples)
+    ]
+
+
+def shuffled(example: Example, run: int) -> Example:
+    """The example with its options in the order of run ``run`` (run 0: as given); the answer, an
+    option's text, follows its option."""
+    if run == 0 or not example.choices:
+        return example
+    order = list(example.choices)
+    random.Random(f"{example.id}-{run}").shuffle(order)
+    return dataclasses.replace(example, choices=order)
+
+
+def check_perturbable(task: Task) -> None:
+    """Input perturbation needs multiple-choice questions whose options the prompt lists."""
+    if task.kind != "choice" or not all(
+        ex.choices and not ex.meta.get("choices_shown") for ex in task.examples
+    ):
+        raise FastslowError(
+            "--filters perturbation needs multiple-choice questions whose options the prompt lists "
+            "(a task of kind 'choice' with options not written into the question)"
+        )
+
+
+def run_teacher(
+    strategies: list[Strategy], model: Model, examples: list[Example], task: Task, perturb: bool = False
+) -> list[TeacherOutputs]:
+    """Every strategy on every example (batched across examples), gathered per example. With
+    ``perturb``, run ``i`` sees the options in a shuffled order of its own."""
+    per_run: list[list[Trace]] = [
+        run_batch(s, model, [shuffled(ex, i) if perturb else ex for ex in examples], task)
+        for i, s in enumerate(strategies)
+    ]
+    outputs = []
+    for i, ex in enumerate(examples):
+        traces = [run[i] for run in per_run]
+        answers: list[str | None]
+        if len(traces) == 1 and "answers" in traces[0].meta and strategies[0].name in SELF_SAMPLING:
+            answers = list(traces[0].meta["answers"])
+        else:
+            answers = [t.answer for t in traces]
+        outputs.append(
+            TeacherOutputs(
+                example_id=ex.id,
+                answers=answers,
+                final_texts=[t.final_text for t in traces],
+                metas=[t.meta for t in traces],
+                calls=sum(t.calls for t in traces),
+                completion_tokens=sum(t.completion_tokens for t in traces),
+            )
+        )
+    return outputs
+
+
+def select_consistent(
+    model: Model, examples: list[Example], outputs: list[TeacherOutputs]
+) -> list[int | None]:
+    """Universal self-consistency over the teacher's outputs (Chen et al. 2023; Yu et al. 2024 used it
+    for S2A over 20 samples): one call per input in which the model picks the most consistent output;
+    the index it picked, or None where its reply names none."""
+    from fastslow.models.base import Request
+    from fastslow.strategies.universal_self_consistency import (
+        SELECT_START,
+        parse_selection,
+        selection_messages,
+    )
+
+    start = SELECT_START if model.supports_prefill else ""
+    requests = [
+        Request(selection_messages(ex, out.final_texts), max_tokens=32, prefill=start)
+        for ex, out in zip(examples, outputs)
+    ]
+    replies = model.generate(requests) if requests else []
+    return [parse_selection(start + c.texts[0], len(out.final_texts))[0] for c, out in zip(replies, outputs)]

@@ -1,0 +1,151 @@
+"""The distillation recipe's control flow: a scripted teacher, a tiny random student (never evidence
+that distillation works: the end-to-end run on the embedded model is in test_embedded.py)."""
+
+import json
+import re
+
+import pytest
+
+from fastslow.distill.recipe import DistillConfig, decide, distill, load_inputs
+from fastslow.distill.teacher import TeacherOutputs, teacher_strategies
+from fastslow.errors import FastslowError
+from fastslow.training.config import TrainConfig
+from tests.fakes import ScriptedModel
+
+TINY_TRAINING = TrainConfig(max_steps=2, batch_size=4, save_steps=1, max_length=256)
+
+
+def _teacher():
+    """Consistent on every question whose two operands' sum is even (it says 7: wrong, on purpose);
+    split between two answers on the others."""
+
+    def respond(request, k):
+        question = request.messages[-1]["content"]
+        numbers = [int(n) for n in re.findall(r"\d+", question.split("\n")[0])]
+        if request.prefill.startswith("The answer is") or "Give only the final answer" in question:
+            return " 3."
+        if sum(numbers) % 2 == 0:
+            return " Adding them up. The answer is 7."
+        return f" Hmm. The answer is {request.seed % 2}."
+
+    return ScriptedModel(respond, name="scripted-teacher")
+
+
+def test_the_dataset_holds_the_teachers_consistent_answers_never_the_labels(tmp_path, tiny_model_dir):
+    config = DistillConfig(
+        task="arithmetic",
+        knobs={"steps": "1"},
+        limit=12,
+        test_limit=3,
+        model=f"hf:{tiny_model_dir}",
+        method="cot",
+        samples=4,
+        min_agreement=0.75,
+        train=TINY_TRAINING,
+    )
+    summary = distill(config, tmp_path / "run", progress=False, teacher_model=_teacher())
+    train_task, _ = load_inputs(config)
+    consistent = [ex for ex in train_task.examples if sum(map(int, re.findall(r"\d+", ex.question))) % 2 == 0]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [ex.id for ex in consistent] and summary["kept"] == len(consistent)
+    assert all(r["completion"] == [{"role": "assistant", "content": "The answer is 7."}] for r in rows)
+    assert all(ex.answer != "7" for ex in consistent)  # the labels say otherwise: they were never used
+    assert summary["filter_precision"] == 0.0 and summary["yield"] == len(consistent) / 12
+    assert rows[0]["prompt"][0]["content"].endswith("Give only the final answer, no explanation.")
+    assert (tmp_path / "run" / "dataset" / "dataset_info.json").is_file()  # datasets.save_to_disk
+    assert [r["row"] for r in summary["rows"]] == ["System 1", "System 2 (teacher)", "Distilled System 1"]
+    assert summary["rows"][1]["calls"] == 1.0  # the teacher row is the method run once, on test questions
+    assert (tmp_path / "run" / "report.md").is_file() and (
+        tmp_path / "run" / "plots" / "distill.png"
+    ).is_file()
+    # Run again: every step resumes (the teacher from its rows, training from its checkpoint).
+    teacher = _teacher()
+    again = distill(config, tmp_path / "run", progress=False, teacher_model=teacher)
+    assert again["rows"] == summary["rows"] and teacher.generate_calls == 0
+
+
+def test_filters_that_keep_nothing_stop_the_run_with_the_fix(tmp_path, tiny_model_dir):
+    config = DistillConfig(task="arithmetic", limit=4, test_limit=2, model=f"hf:{tiny_model_dir}",
+                           samples=2, min_agreement=1.0, train=TINY_TRAINING)  # fmt: skip
+    split = ScriptedModel(lambda r, k: f" The answer is {r.seed}.")
+    with pytest.raises(FastslowError, match="lower --min-agreement"):
+        distill(config, tmp_path / "run", progress=False, teacher_model=split)
+
+
+def test_a_method_that_cannot_sample_is_refused_with_the_fix():
+    with pytest.raises(FastslowError, match="use --samples 1"):
+        teacher_strategies("rar2", [], 4, 0.7)
+    assert [s.seed for s in teacher_strategies("cot", [], 3, 0.7)] == [0, 1, 2]
+    [sc] = teacher_strategies("sc", [], 6, 0.7)
+    assert sc.k == 6
+
+
+def test_decide_combines_the_chosen_filters():
+    outputs = TeacherOutputs("a", ["5", "5", "5", "4"], ["x"] * 4, [{}] * 4)
+    kept, alone = decide(outputs, ["self-consistency"], "number", 0.75)
+    assert kept.answer == "5" and alone == {"self-consistency": True}
+    kept, alone = decide(outputs, ["self-consistency", "swap"], "number", 0.75)
+    assert not kept.kept and alone == {"self-consistency": True, "swap": False}
+
+
+def test_inputs_come_from_the_train_side_and_tests_from_the_test_side():
+    from fastslow.tasks.splits import split_of
+
+    train, test = load_inputs(DistillConfig(task="coin_flip", limit=5, test_limit=4))
+    assert len(train.examples) == 5 and all(split_of(ex.question) == "train" for ex in train.examples)
+    assert len(test.examples) == 4 and all(split_of(ex.question) == "test" for ex in test.examples)
+
+
+def _mc_task():
+    from fastslow.tasks.base import Example, Task
+
+    examples = [
+        Example(
+            id=f"q{i}",
+            question=f"Which city is the capital of country {i}?",
+            answer="Paris",
+            choices=["Paris", "Rome", "Oslo", "Lima"],
+        )  # fmt: skip
+        for i in range(3)
+    ]
+    return Task(name="mc", examples=examples, kind="choice")
+
+
+@pytest.mark.parametrize("reply, kept", [(" The answer is Paris.", True), (" The answer is (A).", False)])
+def test_perturbation_keeps_an_answer_only_when_it_follows_its_option(reply, kept):
+    from fastslow.distill.teacher import check_perturbable, run_teacher
+
+    task = _mc_task()
+    check_perturbable(task)
+    teacher = ScriptedModel(lambda r, k: reply)
+    strategies = teacher_strategies("cot", [], 4, 0.7)
+    outputs = run_teacher(strategies, teacher, task.examples, task, perturb=True)
+    shown = {r.messages[-1]["content"].split("Options:\n")[1].split("\n\n")[0] for r in teacher.requests}
+    assert len(shown) > 1  # the runs saw the options in other orders
+    for out in outputs:
+        decision, _ = decide(out, ["perturbation"], "choice", 0.75)
+        assert decision.kept is kept and (not kept or decision.answer == "Paris")
+
+
+def test_perturbation_is_refused_where_the_question_writes_its_options_out():
+    from fastslow.distill.teacher import check_perturbable
+    from fastslow.tasks.registry import load_task
+
+    with pytest.raises(FastslowError, match="perturbation needs multiple-choice"):
+        check_perturbable(load_task("coin_flip", limit=2))
+
+
+def test_usc_keeps_the_output_the_model_selects():
+    from fastslow.distill.teacher import select_consistent
+
+    task = _mc_task()
+    outputs = [
+        TeacherOutputs(ex.id, ["Rome", "Paris", "Paris"], ["a", "b", "c"], [{}] * 3) for ex in task.examples
+    ]
+    replies = iter([" 2", " none of them", " 7"])
+    judge = ScriptedModel(lambda r, k: next(replies))
+    picks = select_consistent(judge, task.examples, outputs)
+    assert picks == [2, None, None]  # a reply naming no response, or one out of range, picks nothing
+    assert "Response 0: a" in judge.requests[0].messages[0]["content"]
+    assert decide(outputs[0], ["usc"], "choice", 0.75, picks[0])[0].answer == "Paris"
+    assert not decide(outputs[1], ["usc"], "choice", 0.75, picks[1])[0].kept
