@@ -7,9 +7,8 @@ held-out questions of each built-in family, on `embedded-reasoner`. Rows, each p
 - ``naive``: one ``generate`` call per sample (batch 1), as a script without fastslow would;
 - ``hf-generate``: transformers ``generate`` at the same batch (``num_return_sequences=k``), counting
   each row's tokens up to its end-of-sequence;
-- ``fastslow-reference``: fastslow's loop without this issue's speed-ups (transformers' top-p warper
-  over the sorted vocabulary, the concatenating ``DynamicCache``), and with each alone
-  (``fastslow-sampler-only``, ``fastslow-cache-only``) under ``--ablations``;
+- ``fastslow-reference``: fastslow's loop with transformers' top-p warper over the sorted vocabulary
+  (the sampler before ``models/sampling.py``);
 - ``fastslow``: the decode loop as it ships (float32);
 - ``fastslow-bf16``: the same in bfloat16 (opt-in: ``--dtype bfloat16``);
 - ``llama.cpp``: llama-cpp-python in-process, one sequence at a time (its high-level API decodes one
@@ -20,7 +19,7 @@ naive and llama.cpp run on the first ``--subset`` prompts of each family (they a
 on the first ``--hf-prompts`` of each family (its calls hold 128 rows, fastslow's batch); tokens/s is
 comparable since every row decodes the same kind of samples.
 
-    python benchmarks/bench_throughput.py [--prompts 16] [--subset 1] [--hf-prompts 4] [--ablations]
+    python benchmarks/bench_throughput.py [--prompts 16] [--subset 1] [--hf-prompts 4]
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ from fastslow.models.registry import load_model  # noqa: E402
 K, TEMPERATURE, TOP_P, MAX_TOKENS = 8, 0.7, 0.95, 256
 
 
-def fastslow_rate(model, requests, reference: tuple[str, ...] = ()) -> tuple[int, float]:
-    model.decode_reference = reference
+def fastslow_rate(model, requests, reference_sampler: bool = False) -> tuple[int, float]:
+    model.reference_sampler = reference_sampler
     model.generate(requests[:1])  # warm up
     t0 = time.perf_counter()
     out = model.generate(requests)
@@ -113,7 +112,6 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=1, help="questions of each family for naive and llama.cpp")
     ap.add_argument("--hf-prompts", type=int, default=4, help="questions of each family for hf-generate")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--ablations", action="store_true", help="also each speed-up alone")
     ap.add_argument("--skip", default="", help="comma-separated rows to leave out")
     args = ap.parse_args()
 
@@ -137,12 +135,7 @@ def main() -> None:
     run("naive", lambda: hf_generate_rate(model, subset, 1, naive=True), f"{n_sub} samples, batch 1")
     n_hf = len(hf_subset) * K
     run("hf-generate", lambda: hf_generate_rate(model, hf_subset, args.batch_size), f"{n_hf} samples")
-    run(
-        "fastslow-reference", lambda: fastslow_rate(model, requests, ("sampler", "cache")), f"{n_all} samples"
-    )
-    if args.ablations:
-        run("fastslow-sampler-only", lambda: fastslow_rate(model, requests, ("cache",)), f"{n_all} samples")
-        run("fastslow-cache-only", lambda: fastslow_rate(model, requests, ("sampler",)), f"{n_all} samples")
+    run("fastslow-reference", lambda: fastslow_rate(model, requests, True), f"{n_all} samples")
     run("fastslow", lambda: fastslow_rate(model, requests), f"{n_all} samples, float32")
     if "fastslow-bf16" not in skip:
         bf16 = load_model("embedded-reasoner", batch_size=args.batch_size, dtype="bfloat16")

@@ -16,7 +16,7 @@ Sampling draws from the same distribution as ``generate(do_sample=True, temperat
 top_k=0)`` (transformers' temperature and top-p warpers, then a multinomial draw), without sorting
 the vocabulary (``sampling.py``), from a seeded generator. ``temperature <= 0`` is greedy.
 Log-probabilities are taken from the raw (unwarped) logits, as ``generate(output_logits=True)``
-reports them. The KV cache is written in place (``kv_cache.py``), not concatenated each step.
+reports them.
 """
 
 from __future__ import annotations
@@ -48,21 +48,20 @@ def decode(
     logprobs: bool = False,
     stop: Callable[[list[int]], bool] | None = None,
     repeats: list[int] | None = None,
-    reference: tuple[str, ...] = (),
+    reference_sampler: bool = False,
 ) -> list[Decoded]:
     """Generate up to ``max_new_tokens`` for each row of a left-padded batch.
 
     ``stop(tokens)`` is asked after every new token of a row (its generated tokens so far) and
     ends that row when it returns True. ``repeats[i]`` (default 1) is how many rows prompt row ``i``
     becomes after its prompt pass: the result has ``sum(repeats)`` rows, each prompt's copies side
-    by side, each copy sampled on its own. ``reference`` names speed-ups to leave out, to measure
-    each alone (``benchmarks/bench_throughput.py``): ``"sampler"`` samples with transformers' top-p
-    warper over the sorted vocabulary, ``"cache"`` uses transformers' concatenating ``DynamicCache``.
+    by side, each copy sampled on its own. ``reference_sampler`` samples with transformers' top-p
+    warper over the sorted vocabulary, as before ``sampling.py`` (``benchmarks/bench_throughput.py``
+    compares the two).
     """
     import torch
     from torch.profiler import record_function as stage  # labels for benchmarks/profile_decode.py
 
-    from fastslow.models.kv_cache import in_place_cache
     from fastslow.models.sampling import nucleus_reference, sample_next
 
     greedy = temperature <= 0.0
@@ -80,11 +79,6 @@ def decode(
     active = list(range(rows))  # original indices of the rows still in the batch
     mask = attention_mask
     positions = (mask.long().cumsum(-1) - 1).clamp_min(0)  # left padding: count real tokens only
-    cache = (
-        {}
-        if "cache" in reference
-        else {cache_arg: in_place_cache(model, input_ids.shape[1] + max_new_tokens)}
-    )
     with torch.inference_mode():
         with stage("decode.prefill"):
             out = model(
@@ -93,7 +87,6 @@ def decode(
                 position_ids=positions,
                 use_cache=True,
                 logits_to_keep=1,
-                **cache,
             )
             cache = getattr(out, cache_arg)
             next_position = positions[:, -1] + 1
@@ -107,7 +100,7 @@ def decode(
                 logits = last_logits.float()
                 if greedy:
                     chosen = logits.argmax(dim=-1)
-                elif "sampler" in reference:
+                elif reference_sampler:
                     chosen = nucleus_reference(logits / temperature, top_p, generator)
                 else:
                     chosen = sample_next(logits, temperature, top_p, generator)

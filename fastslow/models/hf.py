@@ -73,7 +73,7 @@ class HFModel:
         self.name = (name or f"hf:{self.path}") + ("" if dtype == "float32" else f"@{dtype}")
         self.dtype = dtype
         self.batch_size = batch_size
-        self.decode_reference: tuple[str, ...] = ()  # speed-ups left out (benchmarks/bench_throughput.py)
+        self.reference_sampler = False  # transformers' top-p warper (benchmarks/bench_throughput.py)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -182,7 +182,7 @@ class HFModel:
             logprobs=settings.logprobs,
             stop=hit_stop if stops else None,
             repeats=repeats,
-            reference=self.decode_reference,
+            reference_sampler=self.reference_sampler,
         )
         results = []
         eos = set(self.eos_ids)
