@@ -40,7 +40,7 @@ from fastslow.distill.teacher import (
 from fastslow.errors import FastslowError
 from fastslow.evaluate import EvalConfig, TaskSource, evaluate
 from fastslow.flags import arg, comma_list, positive
-from fastslow.models.identity import model_identity
+from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, open_model
 from fastslow.runs import Run, check_run, open_run
 from fastslow.stats import mean, wilson_interval
@@ -189,8 +189,11 @@ def distill(
     if "perturbation" in config.filters:
         check_perturbable(train_task)
     check_run(out, "distill", config)
+    student_dir, base_label = student_folder(config, options)
+    student = {"student_weights": weights_digest(student_dir)}  # a resume must train the same base
+    check_run(out, "distill", config, extra=student)
     teacher = teacher_model or open_model(config.teacher or config.model, options)
-    run = open_run(out, "distill", config, model_id=model_identity(teacher))
+    run = open_run(out, "distill", config, model_id=model_identity(teacher), extra=student)
     t0 = time.perf_counter()
 
     # 1. The teacher on unlabeled inputs.
@@ -219,7 +222,6 @@ def distill(
     save_dataset(rows, run.path("dataset"))
 
     # 3. Fine-tune the student on input -> final answer.
-    student_dir, base_label = student_folder(config, options)
     result = train_sft(
         student_dir,
         rows,
