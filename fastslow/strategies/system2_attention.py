@@ -151,6 +151,10 @@ class System2Attention(Strategy):
     rewrite_tokens: int = 256
     max_tokens: int = 256  # for answer=cot; answer=direct stops after one sentence (24 tokens)
     answer_call: bool = True  # an answer that names none gets the extraction call, as in cot
+    # Greedy by default; sampled (both calls) for System 2 Distillation's teacher samples.
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.focus not in FOCUSES:
@@ -163,7 +167,8 @@ class System2Attention(Strategy):
         # answer format, not the user's words, and come back in step 2.
         original = question_text(dataclasses.replace(example, choices=None))
         rewrite = [user(REWRITE_PROMPTS[self.focus].format(text=original))]
-        [r] = yield [Request(rewrite, max_tokens=self.rewrite_tokens)]
+        sampling = {"temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
+        [r] = yield [Request(rewrite, max_tokens=self.rewrite_tokens, **sampling)]
         context, question, problems = parse_rewrite(r.texts[0])
         meta: dict = {
             "focus": self.focus,
@@ -196,7 +201,7 @@ class System2Attention(Strategy):
             content += f"\n\n{TRIGGER}" if self.answer == "cot" else ""
             start = ""
         messages = [user(content)]
-        [c] = yield [Request(messages, max_tokens=tokens, stop=stop, prefill=start)]
+        [c] = yield [Request(messages, max_tokens=tokens, stop=stop, prefill=start, **sampling)]
         text = c.texts[0]
         steps.append(Step("answer", messages, [text], prefill=start))
         if self.answer == "direct":

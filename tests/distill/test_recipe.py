@@ -149,3 +149,8 @@ def test_usc_keeps_the_output_the_model_selects():
     assert "Response 0: a" in judge.requests[0].messages[0]["content"]
     assert decide(outputs[0], ["usc"], "choice", 0.75, picks[0])[0].answer == "Paris"
     assert not decide(outputs[1], ["usc"], "choice", 0.75, picks[1])[0].kept
+
+
+def test_s2a_can_be_a_sampled_teacher():
+    runs = teacher_strategies("s2a", [], 3, 0.7)
+    assert [(s.temperature, s.seed) for s in runs] == [(0.7, 0), (0.7, 1), (0.7, 2)]
