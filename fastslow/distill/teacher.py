@@ -50,7 +50,7 @@ def teacher_strategies(method: str, params: list[str], samples: int, temperature
     if missing:
         raise FastslowError(
             f"--method {method} cannot sample ({', '.join(missing)} missing): use --samples 1, or a method "
-            "that samples (cot, sc, usc)"
+            "that samples (cot, s2a, sc, usc)"
         )
     return [
         make_strategies([method], [*params, f"{method}.temperature={temperature}", f"{method}.seed={i}"])[0]
