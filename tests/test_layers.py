@@ -14,6 +14,8 @@ LAYERS = {
     "evaluate": 4,
     "prime": 4,
     "distill": 4,
+    "tpo": 4,
+    "judges": 3,
     "gradients": 4,
     "report": 4,
     "vote_curve": 4,
