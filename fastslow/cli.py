@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastslow import __version__
 from fastslow.errors import FastslowError
-from fastslow.flags import add_flags, arg, from_flags
+from fastslow.flags import add_flags, arg, from_flags, param_field
 
 
 # -- the few flags that belong to the command line alone ---------------------------------------------
@@ -41,16 +41,7 @@ class SolveArgs:
     )
     json: bool = field(default=False, metadata=arg("print the trace as JSON"))
     model: str = field(default="embedded", metadata=arg("model spec (see `fastslow models`)"))
-    params: list[str] = field(
-        default_factory=list,
-        metadata=arg(
-            "strategy parameter (repeatable)",
-            flag="--param",
-            repeat=True,
-            parse=lambda items: list(items or []),
-            metavar="KEY=VALUE",
-        ),
-    )
+    params: list[str] = param_field("strategy parameter (repeatable)")
 
 
 @dataclass

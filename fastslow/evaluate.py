@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.flags import arg, comma_list, key_value_field, positive
+from fastslow.flags import arg, comma_list, key_value_field, param_field, positive
 from fastslow.models.base import Model
 from fastslow.models.identity import model_identity
 from fastslow.models.options import ModelOptions, open_model
@@ -83,16 +83,9 @@ class EvalConfig(TaskSource):
         metadata=arg("comma-separated strategies (see `fastslow methods`)", parse=_methods),
     )
     model: str = field(default="embedded", metadata=arg("model spec (see `fastslow models`)"))
-    params: list[str] = field(
-        default_factory=list,
-        metadata=arg(
-            "strategy parameter (repeatable): KEY=VALUE for every chosen method that has it, "
-            "METHOD.KEY=VALUE for one",
-            flag="--param",
-            repeat=True,
-            parse=lambda items: list(items or []),
-            metavar="[METHOD.]KEY=VALUE",
-        ),
+    params: list[str] = param_field(
+        "strategy parameter (repeatable): KEY=VALUE for every chosen method that has it, "
+        "METHOD.KEY=VALUE for one"
     )
     chunk: int = field(default=16, metadata=arg("examples per batched step", parse=positive))
 

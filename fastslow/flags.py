@@ -101,6 +101,22 @@ def key_value_field(help: str, flag: str, metavar: str = "KEY=VALUE") -> Any:
     )
 
 
+def param_field(help: str) -> Any:
+    """The repeatable ``--param [METHOD.]KEY=VALUE`` of the commands that run strategies."""
+    from dataclasses import field
+
+    return field(
+        default_factory=list,
+        metadata=arg(
+            help,
+            flag="--param",
+            repeat=True,
+            parse=lambda items: list(items or []),
+            metavar="[METHOD.]KEY=VALUE",
+        ),
+    )
+
+
 def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 

@@ -39,7 +39,7 @@ from fastslow.distill.teacher import (
 )
 from fastslow.errors import FastslowError
 from fastslow.evaluate import EvalConfig, TaskSource, evaluate
-from fastslow.flags import arg, comma_list, positive
+from fastslow.flags import arg, comma_list, param_field, positive
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, open_model
 from fastslow.runs import Run, check_run, open_run
@@ -82,16 +82,7 @@ class DistillConfig(TaskSource):
     )
     model: str = field(default="embedded", metadata=arg("the student, distilled (see `fastslow models`)"))
     method: str = field(default="cot", metadata=arg("the System-2 teacher strategy (see `fastslow methods`)"))
-    params: list[str] = field(
-        default_factory=list,
-        metadata=arg(
-            "teacher strategy parameter (repeatable)",
-            flag="--param",
-            repeat=True,
-            parse=lambda items: list(items or []),
-            metavar="[METHOD.]KEY=VALUE",
-        ),
-    )
+    params: list[str] = param_field("teacher strategy parameter (repeatable)")
     teacher: str | None = field(
         default=None, metadata=arg("the teacher's model spec (default: the student itself, as in the paper)")
     )
