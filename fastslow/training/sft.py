@@ -1,106 +1,16 @@
 """``train_sft``: supervised fine-tuning on prompt/completion rows with TRL's ``SFTTrainer``.
 
 The loss is on the completion only (TRL's default for the prompt/completion format; this chat
-template breaks ``assistant_only_loss``). Checkpoints go to ``OUT/checkpoints`` every
-``save_steps``; a second call with the same arguments resumes from the last one, and a run whose
-training had finished (interrupted while exporting) exports that checkpoint without a step more.
+template breaks ``assistant_only_loss``). Checkpoints, resume and export: ``loop.fine_tune``.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastslow.training.config import TrainConfig
-from fastslow.training.export import export_model
-
-CHECKPOINTS = "checkpoints"
-
-
-@dataclass
-class TrainResult:
-    """What a training call did: where the model went and how the loss went."""
-
-    path: Path
-    steps: int
-    final_loss: float | None
-    loss_history: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    resumed_from: str | None = None
-
-    @property
-    def bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.path.glob("*") if p.is_file())
-
-
-def last_checkpoint(folder: Path) -> str | None:
-    found = sorted(Path(folder).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return str(found[-1]) if found else None
-
-
-def checkpoint_state(checkpoint: str) -> dict[str, Any]:
-    return json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
-
-
-def finished(checkpoint: str) -> bool:
-    """Whether training had reached its last step at this checkpoint."""
-    state = checkpoint_state(checkpoint)
-    return state.get("max_steps", 0) > 0 and state["global_step"] >= state["max_steps"]
-
-
-def trainer_args(config: TrainConfig, output_dir: Path, seed: int, progress: bool) -> dict[str, Any]:
-    """The Trainer arguments every fastslow training run shares (SFT and DPO configs take them)."""
-    import torch
-
-    return dict(
-        output_dir=str(output_dir),
-        max_steps=config.max_steps or -1,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.lr,
-        lr_scheduler_type="cosine",
-        warmup_steps=config.warmup_steps,
-        logging_steps=max(1, min(5, config.save_steps)),
-        save_steps=config.save_steps,
-        save_total_limit=2,
-        seed=seed,
-        data_seed=seed,
-        bf16=False,
-        use_cpu=not torch.cuda.is_available(),  # a GPU is used when torch sees one
-        # TRL turns it on by default; slower on a small model, and memory is not short here.
-        # (transformers 5 renamed gradient_checkpointing to activation_checkpointing.)
-        activation_checkpointing=False,
-        report_to="none",
-        disable_tqdm=not progress,
-    )
-
-
-def lora_config(config: TrainConfig) -> Any:
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules="all-linear",
-        task_type="CAUSAL_LM",
-    )
-
-
-def load_finished(model: Any, checkpoint: str, config: TrainConfig) -> Any:
-    """The model as a finished checkpoint holds it (LoRA: the adapter on ``model``; full: the weights)."""
-    if config.finetune == "lora":
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(model, checkpoint)
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
+from fastslow.training.loop import TrainResult, fine_tune, trainer_args
 
 
 def train_sft(
@@ -121,49 +31,23 @@ def train_sft(
     ``base_label`` is what an exported adapter names as its base (default: ``base``'s path);
     ``callbacks``: transformers ``TrainerCallback`` objects (to log, or to stop early).
     """
-    import torch
-    from accelerate import PartialState
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
     from trl import SFTConfig, SFTTrainer
 
-    out = Path(out)
-    set_seed(seed)  # the LoRA weights are drawn before the Trainer seeds itself
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    last = last_checkpoint(out / CHECKPOINTS)
-    t0 = time.perf_counter()
-    if last and finished(last):
-        trained = load_finished(model, last, config)
-        state = checkpoint_state(last)
-        steps, history = state["global_step"], state["log_history"]
-    else:
+    def make_trainer(model: Any, tokenizer: Any, checkpoints: Path, peft: Any) -> Any:
         dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
         args = SFTConfig(
             max_length=config.max_length,
             train_sampling_strategy=config.sampler,
-            **trainer_args(config, out / CHECKPOINTS, seed, progress),
+            **trainer_args(config, checkpoints, seed, progress),
         )
-        trainer = SFTTrainer(
+        return SFTTrainer(
             model=model,
             args=args,
             train_dataset=dataset,
             processing_class=tokenizer,
-            peft_config=lora_config(config) if config.finetune == "lora" else None,
+            peft_config=peft,
             callbacks=callbacks,
         )
-        trainer.train(resume_from_checkpoint=last)
-        trained, steps, history = trainer.model, trainer.state.global_step, trainer.state.log_history
-    seconds = time.perf_counter() - t0
-    target = out / export_to
-    if PartialState().is_main_process:
-        export_model(trained, tokenizer, target, config.export, base_label or str(Path(base).resolve()))
-    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
-    return TrainResult(
-        path=target,
-        steps=steps,
-        final_loss=losses[-1][1] if losses else None,
-        loss_history=losses,
-        seconds=round(seconds, 1),
-        resumed_from=last,
-    )
+
+    return fine_tune(base, config, out, make_trainer, export_to=export_to, base_label=base_label, seed=seed)

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from fastslow.training import TrainConfig, train_sft
-from fastslow.training.sft import last_checkpoint
+from fastslow.training.loop import last_checkpoint
 from tests.gradients.conftest import save_tiny_llama
 
 ROWS = [
@@ -99,3 +99,27 @@ def test_full_fine_tuning_and_a_merged_lora_export_are_plain_model_folders(base,
     for result in (full, merged):
         assert (result.path / "config.json").is_file() and not (result.path / "adapter_config.json").exists()
         assert load_model(f"hf:{result.path}").name.startswith("hf:")
+
+
+PREFS = [
+    {
+        "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+        "chosen": [{"role": "assistant", "content": f"The answer is {a + b}."}],
+        "rejected": [{"role": "assistant", "content": f"The answer is {a + b + 1}."}],
+    }
+    for a in range(2, 6)
+    for b in range(2, 6)
+]
+
+
+@pytest.mark.parametrize("finetune", ["lora", "full"])
+def test_dpo_trains_from_preference_rows_exports_and_resumes(base, tmp_path, finetune):
+    from fastslow.models.registry import load_model
+    from fastslow.training import train_dpo
+
+    config = replace(CONFIG, finetune=finetune, max_steps=2, save_steps=1)
+    result = train_dpo(base, PREFS, config, tmp_path, beta=0.1, progress=False)
+    assert result.steps == 2 and result.final_loss is not None
+    assert load_model(f"hf:{result.path}") is not None  # an adapter (LoRA) or a model folder (full)
+    again = train_dpo(base, PREFS, config, tmp_path, beta=0.1, progress=False)  # finished: no step more
+    assert again.steps == 2 and again.resumed_from.endswith("checkpoint-2")
