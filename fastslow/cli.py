@@ -226,23 +226,18 @@ def _command_of(run: str) -> str | None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from fastslow.gradients import is_gradients_run, overlay
+    from fastslow.distill.report import render as render_distill
+    from fastslow.gradients import overlay
     from fastslow.gradients import render as render_gradients
     from fastslow.report import render
 
     args = from_flags(ReportArgs, args)
-    kinds = [is_gradients_run(r) for r in args.runs]
-    for run, is_grad in zip(args.runs, kinds):
-        if is_grad:
-            print(f"report: {render_gradients(run)}")
-        elif _command_of(run) == "distill":
-            from fastslow.distill.report import render as render_distill
-
-            print(f"report: {render_distill(run)}")
-        else:
-            print(f"report: {render(run)}")
+    renderers = {"gradients": render_gradients, "distill": render_distill}
+    commands = [_command_of(r) for r in args.runs]
+    for run, command in zip(args.runs, commands):
+        print(f"report: {renderers.get(command, render)(run)}")
     if len(args.runs) > 1:
-        if not all(kinds):
+        if any(c != "gradients" for c in commands):
             raise FastslowError(
                 "overlaying several runs works for gradients runs; eval runs are rendered one by one"
             )
@@ -261,7 +256,7 @@ def _command(
     for config in configs:
         cls, defaults = config if isinstance(config, tuple) else (config, None)
         add_flags(p, cls, defaults)
-    p.set_defaults(func=func, parser=p)
+    p.set_defaults(func=func)
     return p
 
 

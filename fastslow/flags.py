@@ -223,9 +223,9 @@ def add_flags(parser: Any, cls: type, defaults: Any = None) -> None:
         parser.add_argument(*names, **kwargs)
 
 
-def from_flags(cls: type, args: argparse.Namespace, defaults: Any = None, **given: Any) -> Any:
+def from_flags(cls: type, args: argparse.Namespace, defaults: Any = None) -> Any:
     """The ``cls`` instance the parsed ``args`` describe: flags not given keep their defaults
-    (``defaults``' values for a nested config). ``given`` sets fields that have no flag."""
+    (``defaults``' values for a nested config)."""
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in fields(cls):
@@ -243,7 +243,6 @@ def from_flags(cls: type, args: argparse.Namespace, defaults: Any = None, **give
         if spec["repeat"] and spec["parse"] is not None:
             value = spec["parse"](value)
         values[f.name] = value
-    values.update(given)
     if defaults is not None:
         return replace(defaults, **values)
     return cls(**values)

@@ -30,7 +30,6 @@ from fastslow.distill.filters import (
     usc_selection,
 )
 from fastslow.distill.teacher import (
-    SELF_SAMPLING,
     TeacherOutputs,
     check_perturbable,
     run_teacher,
@@ -179,7 +178,6 @@ def distill(
     teacher_strategies(config.method, config.params, config.samples, config.temperature)  # bad params: now
     if "perturbation" in config.filters:
         check_perturbable(train_task)
-    check_run(out, "distill", config)
     student_dir, base_label = student_folder(config, options)
     student = {"student_weights": weights_digest(student_dir)}  # a resume must train the same base
     check_run(out, "distill", config, extra=student)
@@ -307,4 +305,4 @@ def evaluate_three(
     return table
 
 
-__all__ = ["DistillConfig", "FILTERS", "SELF_SAMPLING", "distill", "load_inputs", "decide"]
+__all__ = ["DistillConfig", "FILTERS", "distill", "load_inputs", "decide"]

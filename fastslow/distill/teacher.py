@@ -41,8 +41,7 @@ class TeacherOutputs:
 def teacher_strategies(method: str, params: list[str], samples: int, temperature: float) -> list[Strategy]:
     """The strategy instances to run on each input (one, or ``samples`` seeded sampled ones)."""
     if method in SELF_SAMPLING:
-        key = "k"
-        return make_strategies([method], [*params, f"{method}.{key}={samples}"])
+        return make_strategies([method], [*params, f"{method}.k={samples}"])
     if samples == 1:
         return make_strategies([method], params)
     [probe] = make_strategies([method], params)
