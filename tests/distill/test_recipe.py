@@ -58,6 +58,11 @@ def test_the_dataset_holds_the_teachers_consistent_answers_never_the_labels(tmp_
     assert (tmp_path / "run" / "report.md").is_file() and (
         tmp_path / "run" / "plots" / "distill.png"
     ).is_file()
+    from fastslow.cli import main
+
+    (tmp_path / "run" / "report.md").unlink()
+    assert main(["report", str(tmp_path / "run")]) == 0  # `fastslow report` re-renders a distill run
+    assert "Distilled System 1" in (tmp_path / "run" / "report.md").read_text()
     # Run again: every step resumes (the teacher from its rows, training from its checkpoint).
     teacher = _teacher()
     again = distill(config, tmp_path / "run", progress=False, teacher_model=teacher)
