@@ -37,6 +37,11 @@ class CachedModel:
         self.misses = 0
 
     @property
+    def batch_size(self) -> int | None:
+        """Rows the wrapped model decodes at once (None for a model without a batch size)."""
+        return getattr(self.inner, "batch_size", None)
+
+    @property
     def identity(self) -> str:
         """The wrapped model's identity (its weights' digest where it has one)."""
         return model_identity(self.inner)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastslow.errors import FastslowError
 from fastslow.flags import arg, positive
 from fastslow.models.base import Model
 from fastslow.models.cached import CachedModel
@@ -80,3 +81,14 @@ def open_model(spec: str = "embedded", options: ModelOptions | None = None) -> C
     options = options or ModelOptions()
     model = load_model_with(spec, options)
     return CachedModel(model, Store(Path(options.cache) if options.cache else default_cache_path()))
+
+
+def local_folder(spec: str, options: ModelOptions | None = None, role: str = "model") -> Path:
+    """The transformers folder a local model spec loads (``embedded``, ``embedded-reasoner`` merged,
+    ``hf:PATH``...): what a training recipe starts from. ``role`` names it in the error."""
+    import dataclasses
+
+    model = load_model_with(spec, dataclasses.replace(options or ModelOptions(), batch_size=1))
+    if not hasattr(model, "path"):
+        raise FastslowError(f"the {role} {spec!r} is not a local model: training needs a local one")
+    return Path(model.path)

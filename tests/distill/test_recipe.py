@@ -85,6 +85,22 @@ def test_a_method_that_cannot_sample_is_refused_with_the_fix():
     assert sc.k == 6
 
 
+def test_each_sampled_run_of_the_teacher_fills_a_batch(tmp_path):
+    """A method without its own sampling runs once per sample: each run must take a whole batch of
+    inputs (chunks of 16 decoded 16 rows at a time where 128 fit)."""
+    from fastslow.distill.recipe import teach
+    from fastslow.runs import open_run
+
+    config = DistillConfig(task="arithmetic", limit=40, method="cot", samples=3)
+    task, _ = load_inputs(config)
+    model = ScriptedModel(lambda r, k: " The answer is 7.")
+    model.batch_size = 32
+    run = open_run(tmp_path / "run", "distill", config)
+    outputs = teach(run, config, model, task, progress=False)
+    assert len(outputs) == 40 and all(o.answers == ["7"] * 3 for o in outputs)
+    assert model.generate_calls == 2 * 3  # 40 inputs in chunks of 32 (not 16), each run once per chunk
+
+
 def test_decide_combines_the_chosen_filters():
     outputs = TeacherOutputs("a", ["5", "5", "5", "4"], ["x"] * 4, [{}] * 4)
     kept, alone = decide(outputs, ["self-consistency"], "number", 0.75)
