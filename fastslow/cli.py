@@ -191,6 +191,19 @@ def cmd_distill(args: argparse.Namespace) -> None:
     print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
 
 
+def cmd_tpo(args: argparse.Namespace) -> None:
+    from fastslow.models.options import ModelOptions
+    from fastslow.tpo.recipe import TPOConfig, tpo
+    from fastslow.tpo.report import console_table, iteration_lines
+
+    config, output = from_flags(TPOConfig, args), from_flags(Output, args)
+    summary = tpo(config, output.out, options=from_flags(ModelOptions, args), progress=not output.quiet)
+    print(f"\n{summary['task']} · TPO, {summary['format']} prompt · held-out prompts, greedy")
+    print(console_table(summary))
+    print("\n".join(["", *iteration_lines(summary)]))
+    print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
+
+
 def cmd_gradients_run(args: argparse.Namespace) -> None:
     from fastslow.gradients import GradientsConfig, console_summary, data_from_dir, render, run_gradients
 
@@ -230,9 +243,10 @@ def cmd_report(args: argparse.Namespace) -> None:
     from fastslow.gradients import overlay
     from fastslow.gradients import render as render_gradients
     from fastslow.report import render
+    from fastslow.tpo.report import render as render_tpo
 
     args = from_flags(ReportArgs, args)
-    renderers = {"gradients": render_gradients, "distill": render_distill}
+    renderers = {"gradients": render_gradients, "distill": render_distill, "tpo": render_tpo}
     commands = [_command_of(r) for r in args.runs]
     for run, command in zip(args.runs, commands):
         print(f"report: {renderers.get(command, render)(run)}")
@@ -267,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     from fastslow.gradients.run import GradientsConfig
     from fastslow.models.options import ModelOptions
     from fastslow.prime import PrimeConfig
+    from fastslow.tpo.recipe import TPOConfig
 
     parser = argparse.ArgumentParser(prog="fastslow", description="Think slow, then answer fast.")
     parser.add_argument("--version", action="version", version=f"fastslow {__version__}")
@@ -305,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
         "System 2 Distillation: a System-2 teacher's consistent answers, trained into System 1 (resumable)",
         cmd_distill,
         DistillConfig,
+        Output,
+        ModelOptions,
+    )
+    _command(
+        sub,
+        "tpo",
+        "Thought Preference Optimization: sample thoughts, judge only the responses, DPO (resumable)",
+        cmd_tpo,
+        TPOConfig,
         Output,
         ModelOptions,
     )

@@ -47,5 +47,16 @@ class LLMScoreJudge:
         self.max_tokens = max_tokens
 
     def score(self, example: Example, task: Task, responses: list[str]) -> list[float | None]:
-        requests = [Request(judge_messages(example, r), max_tokens=self.max_tokens) for r in responses]
-        return [parse_score(c.texts[0]) for c in self.model.generate(requests)]
+        return self.score_many([example], task, [responses])[0]
+
+    def score_many(
+        self, examples: list[Example], task: Task, responses: list[list[str]]
+    ) -> list[list[float | None]]:
+        """Every prompt's responses in one batch (a judge call per response)."""
+        requests = [
+            Request(judge_messages(ex, r), max_tokens=self.max_tokens)
+            for ex, rs in zip(examples, responses)
+            for r in rs
+        ]
+        scores = iter([parse_score(c.texts[0]) for c in self.model.generate(requests)] if requests else [])
+        return [[next(scores) for _ in rs] for rs in responses]

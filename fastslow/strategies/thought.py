@@ -21,6 +21,12 @@ Two variants, the paper's two thought prompts (Figure 2), kept word for word:
 each followed by "User query: {question}". Our tasks want "The answer is X" at the end, so the answer
 instruction joins the question inside the user query, which leaves the paper's prompt intact.
 
+A third, ours: ``answer``, for a model that cannot follow either marker. `embedded-reasoner` (135M
+parameters) thinks step by step and ends with "The answer is X." whatever it is asked; it never
+writes "Here is my response:" (0 of 30 held-out last-letters questions). Its response is its last
+sentence that starts with "The answer is"; everything before is the thought. Only that sentence is
+judged, so TPO's rule holds (the thoughts are never seen by a judge).
+
 ``split_thought`` splits an output by simple string matching, as the paper does (§2.1); TPO reuses it.
 """
 
@@ -33,6 +39,7 @@ from fastslow.errors import FastslowError
 from fastslow.models.base import Message, Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
 from fastslow.strategies.prompts import answer_instruction, question_text
+from fastslow.tasks.answers import ANSWER_MARKER
 from fastslow.tasks.base import Example, Task
 
 THOUGHT_MARKER = "Here is my thought process:"
@@ -51,6 +58,12 @@ PROMPTS = {
         "your internal thoughts. This must include your draft response and its evaluation. After this, "
         f'write your final response after "{SPECIFIC_MARKER}".\n\nUser query: {{query}}'
     ),
+    # Ours (see above): the response is the final "The answer is ..." sentence.
+    "answer": (
+        "Respond to the following user query. First think it through step by step: your thoughts are "
+        f'hidden from the user. Then write your response, one sentence that starts with "{ANSWER_MARKER}".'
+        "\n\nUser query: {query}"
+    ),
 }
 VARIANTS = tuple(PROMPTS)
 
@@ -58,6 +71,7 @@ VARIANTS = tuple(PROMPTS)
 _RESPONSE_RE = {
     "generic": re.compile(r"here is my response\b\s*:?", re.IGNORECASE),
     "specific": re.compile(r"<R>", re.IGNORECASE),
+    "answer": re.compile(r"\bthe answer is\b", re.IGNORECASE),
 }
 _THOUGHT_START = re.compile(r"^\W*here is my thought process\b\s*:?[*_]*", re.IGNORECASE)
 _CLOSING_TAG = re.compile(r"</R>\s*$", re.IGNORECASE)
@@ -72,6 +86,11 @@ def split_thought(text: str, variant: str) -> tuple[str, str | None]:
     """Split an output into (thought, response); the response is None when its marker is missing or
     nothing follows it. The thought loses the thought marker, the response its own marker."""
     _check_variant(variant)
+    if variant == "answer":  # the last answer sentence, the marker kept: it is the response's text
+        found = list(_RESPONSE_RE[variant].finditer(text))
+        if not found or not text[found[-1].end() :].strip(" .\n"):
+            return text.strip(), None
+        return text[: found[-1].start()].strip(), text[found[-1].start() :].strip()
     m = _RESPONSE_RE[variant].search(text)
     before = text if m is None else text[: m.start()]
     thought = re.sub(r"[#*_\s]+$", "", _THOUGHT_START.sub("", before.strip())).strip()
@@ -102,7 +121,9 @@ class ThoughtPrompt(Strategy):
     cost = "1"
     citation = "Wu et al. 2024, 'Thinking LLMs: General Instruction Following with Thought Generation'"
 
-    variant: str = "generic"  # or "specific": draft, evaluate, then the final response after "<R>"
+    # or "specific": draft, evaluate, then the final response after "<R>"; or "answer" (ours): the
+    # response is the last "The answer is ..." sentence
+    variant: str = "generic"
     max_tokens: int = 384  # thought and response share it
     temperature: float = 0.0
     top_p: float = 1.0
@@ -125,7 +146,9 @@ class ThoughtPrompt(Strategy):
         thought, response = split_thought(text, self.variant)
         meta: dict = {"variant": self.variant, "thought": thought, "parse_failed": response is None}
         if response is None:
-            marker = RESPONSE_MARKER if self.variant == "generic" else SPECIFIC_MARKER
+            marker = {"generic": RESPONSE_MARKER, "specific": SPECIFIC_MARKER}.get(
+                self.variant, ANSWER_MARKER
+            )
             meta["parse_error"] = f'no response after "{marker}"; the output can only be rejected'
         answer = task.extract(response, example) if response is not None else None
         return Trace(

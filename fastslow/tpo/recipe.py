@@ -1,0 +1,466 @@
+"""`fastslow tpo`: Thought Preference Optimization (Wu et al. 2024, "Thinking LLMs: General
+Instruction Following with Thought Generation").
+
+Each iteration, from the current policy (the seed model first):
+  fresh train prompts -> K sampled outputs each with a thought prompt -> split into thought and
+  response -> the judges score the responses only -> per prompt, the length-controlled best and
+  worst full outputs (thoughts kept) -> DPO -> the next policy; then the held-out prompts are
+  answered greedily by the new policy and compared with the seed.
+
+Run layout (``OUT``): ``config.json``; ``heldout-seed-thought.jsonl`` and
+``heldout-seed-direct.jsonl`` (the seed with and without the thought prompt); per iteration
+``iter-N/samples.jsonl`` (appended per chunk of prompts), ``judged.jsonl``, ``pairs.jsonl``,
+``checkpoints/``, ``model/`` (the merged policy), ``heldout.jsonl``; then ``model/`` (the last
+policy, loads as ``hf:OUT/model``), ``summary.json``, ``report.md`` and ``tpo.png``. Every stage
+resumes: samples and LLM-judge calls come back from the generation cache, training from its last
+checkpoint, finished files are read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastslow.errors import FastslowError
+from fastslow.evaluate import TaskSource
+from fastslow.flags import arg, positive
+from fastslow.judges.specs import judge_names, load_judge, score_all
+from fastslow.models.base import Request
+from fastslow.models.identity import model_identity, weights_digest
+from fastslow.models.options import ModelOptions, local_folder, open_model
+from fastslow.runs import Run, check_run, open_run
+from fastslow.stats import mean, wilson_interval
+from fastslow.tasks.base import Example, Task
+from fastslow.tpo.formats import ThoughtFormat, thought_format
+from fastslow.tpo.pairs import RHO_GRID, Candidate, best_worst, choose_rho
+from fastslow.training.config import TrainConfig
+
+# A few hundred pairs an iteration on a CPU: one pass, a LoRA at a DPO-sized learning rate.
+# Each iteration trains from the last one's merged policy, so LoRA runs export merged folders.
+TPO_TRAINING = TrainConfig(epochs=1, lr=5e-5, batch_size=8, max_length=512, save_steps=10, export="merged")
+
+
+def _rho(text: str) -> str:
+    if text == "auto":
+        return text
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"must be auto or a number >= 0, got {text}")
+    return text
+
+
+@dataclass
+class TPOConfig(TaskSource):
+    """Everything that defines a TPO run (written to ``config.json``)."""
+
+    split: str = "train"  # training prompts: the train side; held-out ones: the test side
+    seed: int = field(default=1, metadata=arg("task generation seed of the prompts", parse=int))
+    model: str = field(default="embedded", metadata=arg("the seed policy (see `fastslow models`)"))
+    iterations: int = field(default=2, metadata=arg("TPO iterations", parse=positive))
+    prompts: int = field(default=128, metadata=arg("fresh training prompts per iteration", parse=positive))
+    samples: int = field(default=8, metadata=arg("outputs sampled per prompt (K)", parse=positive))
+    temperature: float = field(default=0.8, metadata=arg("sampling temperature", parse=float))
+    top_p: float = field(default=0.95, metadata=arg("sampling top-p", parse=float))
+    max_tokens: int = field(default=384, metadata=arg("thought + response tokens", parse=positive))
+    thought_prompt: str = field(
+        default="generic",
+        metadata=arg(
+            "generic | specific (the paper's) | answer (ours: the response is the last "
+            '"The answer is" sentence) | FILE (a prompt with {query})'
+        ),
+    )
+    response_marker: str | None = field(
+        default=None, metadata=arg("with a thought prompt FILE: the text the response follows")
+    )
+    no_thought: bool = field(
+        default=False,
+        metadata=arg("the paper's baseline: direct responses, judged, paired and trained alike"),
+    )
+    judges: list[str] = field(
+        default_factory=lambda: ["verifier"],
+        metadata=arg(
+            "verifier | llm-score:SPEC | llm-pairwise:SPEC | reward-model:PATH (repeatable)",
+            flag="--judge",
+            repeat=True,
+            parse=lambda items: judge_names(items or ["verifier"]),
+        ),
+    )
+    ensemble: str = field(
+        default="mean", metadata=arg("how per-prompt judge z-scores combine", choices=("mean", "min"))
+    )
+    length_penalty: str = field(
+        default="auto",
+        metadata=arg(
+            "rho of s = z(score) - rho z(length), or auto (the smallest that stops chosen "
+            "responses being longer)",
+            parse=_rho,
+        ),
+    )
+    beta: float = field(default=0.1, metadata=arg("DPO beta", parse=float))
+    loss_type: str = field(default="sigmoid", metadata=arg("DPO loss as TRL names it"))
+    test_limit: int = field(default=100, metadata=arg("held-out prompts evaluated", parse=positive))
+    train: TrainConfig = field(
+        default_factory=lambda: dataclasses.replace(TPO_TRAINING), metadata=arg("training")
+    )
+
+
+def words(text: str | None) -> int:
+    return len(text.split()) if text else 0
+
+
+# -- one iteration's stages ---------------------------------------------------------------------------
+def sample(
+    run: Run,
+    name: str,
+    policy: Any,
+    fmt: ThoughtFormat,
+    examples: list[Example],
+    task: Task,
+    config: TPOConfig,
+    seed: int,
+    progress: bool,
+    chunk: int = 16,
+) -> list[dict[str, Any]]:
+    """K outputs for every prompt (appended per chunk to ``name``), split into thought and response."""
+    done = {r["example_id"]: r for r in run.rows(name)}
+    todo = [ex for ex in examples if ex.id not in done]
+    bar = run.progress(len(examples), progress, desc="sample")
+    bar.update(len(examples) - len(todo))
+    try:
+        for start in range(0, len(todo), chunk):
+            batch = todo[start : start + chunk]
+            requests = [
+                Request(
+                    fmt.messages(ex, task),
+                    n=config.samples,
+                    max_tokens=config.max_tokens,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    seed=seed,
+                )
+                for ex in batch
+            ]
+            rows = []
+            for ex, c in zip(batch, policy.generate(requests)):
+                splits = [fmt.split(t) for t in c.texts]
+                rows.append(
+                    {
+                        "example_id": ex.id,
+                        "outputs": list(c.texts),
+                        "thoughts": [t for t, _ in splits],
+                        "responses": [r for _, r in splits],
+                        "tokens": list(c.sample_tokens or [0] * len(c.texts)),
+                    }
+                )
+            run.append(name, rows)
+            done.update({r["example_id"]: r for r in rows})
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return [done[ex.id] for ex in examples]
+
+
+def judge(
+    judges: dict[str, Any], task: Task, examples: list[Example], samples: list[dict[str, Any]]
+) -> dict[str, list[list[float | None]]]:
+    """Every judge's score of every parsed response (None where the split failed): the judges see
+    the prompt's question and the responses, never a thought."""
+    scores = {}
+    for name, j in judges.items():
+        parsed = [[r for r in s["responses"] if r is not None] for s in samples]
+        judged = score_all(j, task, examples, parsed)
+        per_prompt = []
+        for s, got in zip(samples, judged):
+            it = iter(got)
+            per_prompt.append([next(it) if r is not None else None for r in s["responses"]])
+        scores[name] = per_prompt
+    return scores
+
+
+def candidates(sample_row: dict[str, Any], scores: dict[str, list[float | None]]) -> list[Candidate]:
+    """The K outputs of one prompt as pair candidates. A response a judge could not score (a
+    malformed judge reply) is treated like a failed split: it may only be rejected."""
+    out = []
+    for k, response in enumerate(sample_row["responses"]):
+        s = tuple(scores[name][k] for name in scores)
+        ok = response is not None and all(v is not None for v in s)
+        out.append(Candidate(scores=s if ok else tuple(None for _ in s), length=words(response), parsed=ok))
+    return out
+
+
+def make_pairs(
+    fmt: ThoughtFormat,
+    task: Task,
+    examples: list[Example],
+    samples: list[dict[str, Any]],
+    scores: dict[str, list[list[float | None]]],
+    config: TPOConfig,
+) -> tuple[list[dict[str, Any]], float, int]:
+    """The DPO rows (prompt with the thought prompt; chosen and rejected full outputs), the ρ used,
+    and how many prompts gave no pair."""
+    cands = [candidates(s, {n: scores[n][i] for n in scores}) for i, s in enumerate(samples)]
+    rho = (
+        choose_rho(cands, config.ensemble, RHO_GRID)
+        if config.length_penalty == "auto"
+        else float(config.length_penalty)
+    )
+    rows, skipped = [], 0
+    for ex, s, c, i in zip(examples, samples, cands, range(len(samples))):
+        pair = best_worst(c, rho, config.ensemble) if any(x.parsed for x in c) else None
+        if pair is None:
+            skipped += 1
+            continue
+        rows.append(
+            {
+                "example_id": ex.id,
+                "prompt": fmt.messages(ex, task),
+                "chosen": [{"role": "assistant", "content": s["outputs"][pair.chosen]}],
+                "rejected": [{"role": "assistant", "content": s["outputs"][pair.rejected]}],
+                "chosen_index": pair.chosen,
+                "rejected_index": pair.rejected,
+                "scores": {n: [scores[n][i][pair.chosen], scores[n][i][pair.rejected]] for n in scores},
+                "rejected_parsed": c[pair.rejected].parsed,
+                "rho": rho,
+            }
+        )
+    return rows, rho, skipped
+
+
+def heldout(
+    run: Run,
+    name: str,
+    model: Any,
+    fmt: ThoughtFormat,
+    task: Task,
+    examples: list[Example],
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """Greedy answers to the held-out prompts, split and scored (``name``, written once)."""
+    if run.path(name).is_file():
+        rows = run.rows(name)
+        if len(rows) == len(examples):
+            return rows
+    requests = [Request(fmt.messages(ex, task), max_tokens=max_tokens) for ex in examples]
+    rows = []
+    for ex, c in zip(examples, model.generate(requests)):
+        thought, response = fmt.split(c.texts[0])
+        answer = task.extract(response, ex) if response is not None else None
+        rows.append(
+            {
+                "example_id": ex.id,
+                "output": c.texts[0],
+                "thought": thought,
+                "response": response,
+                "answer": answer,
+                "score": task.score(answer, ex) if answer is not None and ex.answer is not None else 0.0,
+                "tokens": c.completion_tokens,
+            }
+        )
+    run.write_rows(name, rows)
+    return rows
+
+
+def win_rates(
+    judges: dict[str, Any],
+    task: Task,
+    examples: list[Example],
+    policy: list[dict[str, Any]],
+    seed: list[dict[str, Any]],
+) -> dict[str, float]:
+    """Per judge, the share of held-out prompts where the policy's response beats the seed's (a tie
+    counts half; a response that did not parse loses to one that did). Pairwise judges compare the
+    two in both orders."""
+    both = [i for i, (p, s) in enumerate(zip(policy, seed)) if p["response"] and s["response"]]
+    rates = {}
+    for name, j in judges.items():
+        judged = score_all(
+            j, task, [examples[i] for i in both], [[policy[i]["response"], seed[i]["response"]] for i in both]
+        )
+        outcome = {i: 0.5 for i in range(len(examples))}  # neither parsed: a tie
+        for i, (p, s) in enumerate(zip(policy, seed)):
+            if bool(p["response"]) != bool(s["response"]):
+                outcome[i] = 1.0 if p["response"] else 0.0
+        for i, (a, b) in zip(both, judged):
+            outcome[i] = 0.5 if a is None or b is None or a == b else float(a > b)
+        rates[name] = mean(list(outcome.values()))
+    return rates
+
+
+def heldout_row(label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(rows)
+    acc = mean([r["score"] for r in rows])
+    lo, hi = wilson_interval(acc * n, n)
+    return {
+        "row": label,
+        "accuracy": acc,
+        "ci95": [lo, hi],
+        "n": n,
+        "parse_failure": mean([r["response"] is None for r in rows]),
+        "thought_words": mean([words(r["thought"]) for r in rows]),
+        "response_words": mean([words(r["response"]) for r in rows]),
+        "tokens": mean([r["tokens"] for r in rows]),
+    }
+
+
+# -- the loop -----------------------------------------------------------------------------------------
+def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
+    """The training prompts of every iteration (train side) and the held-out ones (test side)."""
+    if config.limit is not None:
+        raise FastslowError("fastslow tpo takes --prompts (per iteration) and --test-limit, not --limit")
+    need = config.iterations * config.prompts
+    train = TaskSource.load_task(dataclasses.replace(config, split="train", limit=need))
+    test = TaskSource.load_task(dataclasses.replace(config, split="test", limit=config.test_limit))
+    if len(train.examples) < need:
+        raise FastslowError(
+            f"{config.iterations} iterations x {config.prompts} prompts need {need} training prompts; "
+            f"the train side has {len(train.examples)}: lower --prompts or --iterations"
+        )
+    return train, test
+
+
+def tpo(
+    config: TPOConfig,
+    out: str | Path,
+    options: ModelOptions | None = None,
+    progress: bool = True,
+    seed_model: Any = None,
+) -> dict[str, Any]:
+    """Run (or resume) TPO into ``out``; return the summary (also ``summary.json``).
+
+    ``seed_model`` replaces the seed's spec for sampling and the seed rows (tests pass a scripted
+    one); training still starts from the spec's folder.
+    """
+    from fastslow.training.dpo import train_dpo
+
+    options = options or ModelOptions()
+    if config.train.export != "merged":
+        raise FastslowError(
+            "fastslow tpo trains each iteration from the merged policy before it: --export merged"
+        )
+    fmt = thought_format(config.thought_prompt, config.response_marker, config.no_thought)
+    train_task, test_task = load_prompts(config)
+    if "verifier" in config.judges and any(ex.answer is None for ex in train_task.examples):
+        raise FastslowError("--judge verifier needs reference answers; these prompts have none")
+    seed_dir = local_folder(config.model, options, role="seed policy")
+    extra = {"seed_weights": weights_digest(seed_dir), "thought_prompt_text": fmt.template}
+    check_run(out, "tpo", config, extra=extra)
+    judges = {name: load_judge(name, options) for name in config.judges}
+    seed_model = seed_model or open_model(config.model, options)
+    run = open_run(out, "tpo", config, model_id=model_identity(seed_model), extra=extra)
+    t0 = time.perf_counter()
+    held = test_task.examples
+
+    # The seed, with and without the thought prompt (the paper's rows before training).
+    thought_fmt = fmt if not config.no_thought else thought_format("generic", None, False)
+    seed_thought = heldout(
+        run, "heldout-seed-thought.jsonl", seed_model, thought_fmt, test_task, held, config.max_tokens
+    )
+    seed_direct = heldout(
+        run,
+        "heldout-seed-direct.jsonl",
+        seed_model,
+        ThoughtFormat("direct"),
+        test_task,
+        held,
+        config.max_tokens,
+    )
+    seed_rows = seed_direct if config.no_thought else seed_thought
+    table = [
+        {**heldout_row("seed, thought prompt", seed_thought), "iteration": 0},
+        {**heldout_row("seed, direct", seed_direct), "iteration": 0},
+    ]
+    policy, base = seed_model, seed_dir
+    iterations = []
+    for it in range(1, config.iterations + 1):
+        folder = f"iter-{it}"
+        run.path(folder).mkdir(exist_ok=True)
+        prompts = train_task.examples[(it - 1) * config.prompts : it * config.prompts]
+        samples = sample(
+            run,
+            f"{folder}/samples.jsonl",
+            policy,
+            fmt,
+            prompts,
+            train_task,
+            config,
+            seed=config.seed * 1000 + it,
+            progress=progress,
+        )
+        scores = judge(judges, train_task, prompts, samples)
+        run.write_rows(
+            f"{folder}/judged.jsonl",
+            [
+                {
+                    "example_id": ex.id,
+                    "responses": s["responses"],
+                    "scores": {n: scores[n][i] for n in scores},
+                }
+                for i, (ex, s) in enumerate(zip(prompts, samples))
+            ],
+        )
+        pairs, rho, skipped = make_pairs(fmt, train_task, prompts, samples, scores, config)
+        run.write_rows(f"{folder}/pairs.jsonl", pairs)
+        if not pairs:
+            raise FastslowError(
+                f"iteration {it}: no preference pair (every prompt's outputs tied or none parsed); "
+                "more --samples or a higher --temperature give the judges something to tell apart"
+            )
+        result = train_dpo(
+            base,
+            pairs,
+            config.train,
+            run.path(folder),
+            beta=config.beta,
+            loss_type=(config.loss_type,),
+            export_to="model",
+            seed=config.seed + it,
+            progress=progress,
+        )
+        base = run.path(f"{folder}/model")
+        policy = open_model(f"hf:{base}", options)
+        rows = heldout(run, f"{folder}/heldout.jsonl", policy, fmt, test_task, held, config.max_tokens)
+        outputs = [r for s in samples for r in s["responses"]]
+        stats = {
+            "iteration": it,
+            "prompts": len(prompts),
+            "pairs": len(pairs),
+            "skipped_prompts": skipped,
+            "rho": rho,
+            "train_parse_failure": mean([r is None for r in outputs]),
+            "train_mean_score": {
+                n: mean([v for per in scores[n] for v in per if v is not None] or [float("nan")])
+                for n in scores
+            },
+            "train_thought_words": mean([words(t) for s in samples for t in s["thoughts"]]),
+            "train_response_words": mean([words(r) for r in outputs]),
+            "win_rate_vs_seed": win_rates(judges, test_task, held, rows, seed_rows),
+            "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
+        }
+        iterations.append(stats)
+        table.append({**heldout_row(f"iteration {it}", rows), "iteration": it})
+        run.write_json(f"{folder}/stats.json", stats)
+
+    final = run.path("model")
+    if final.exists():
+        shutil.rmtree(final)
+    shutil.copytree(base, final)
+    summary = {
+        "task": train_task.name,
+        "format": fmt.name,
+        "judges": list(config.judges),
+        "rows": table,
+        "iterations": iterations,
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+    }
+    run.write_json("summary.json", summary)
+    from fastslow.tpo.report import render
+
+    render(run.out)
+    return summary
+
+
+__all__ = ["TPOConfig", "tpo", "make_pairs", "candidates", "win_rates"]
