@@ -32,7 +32,7 @@ from fastslow.judges.specs import judge_names, load_judge, score_all
 from fastslow.models.base import Request
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, local_folder, open_model
-from fastslow.runs import Run, check_run, open_run
+from fastslow.runs import Run, check_run, open_run, read_json
 from fastslow.stats import mean, wilson_interval
 from fastslow.tasks.base import Example, Task
 from fastslow.tpo.formats import ThoughtFormat, thought_format
@@ -306,6 +306,85 @@ def heldout_row(label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Iteration:
+    """One TPO iteration's stages, in ``OUT/iter-N``: sample -> judge -> pairs -> DPO -> held-out."""
+
+    run: Run
+    folder: str
+    number: int
+    config: TPOConfig
+    fmt: ThoughtFormat
+    judges: dict[str, Any]
+    train_task: Task
+    test_task: Task
+    progress: bool
+
+    def file(self, name: str) -> str:
+        return f"{self.folder}/{name}"
+
+    def execute(
+        self, policy: Any, base: Path, seed_rows: list[dict[str, Any]], options: ModelOptions
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+        """The iteration's stats, its held-out rows, and the trained policy (loaded)."""
+        from fastslow.training.dpo import train_dpo
+
+        run, config, it = self.run, self.config, self.number
+        run.path(self.folder).mkdir(exist_ok=True)
+        prompts = self.train_task.examples[(it - 1) * config.prompts : it * config.prompts]
+        samples = sample(
+            run, self.file("samples.jsonl"), policy, self.fmt, prompts, self.train_task, config,
+            seed=config.seed * 1000 + it, progress=self.progress,
+        )  # fmt: skip
+        scores = judge(self.judges, self.train_task, prompts, samples)
+        run.write_rows(
+            self.file("judged.jsonl"),
+            [
+                {
+                    "example_id": ex.id,
+                    "responses": s["responses"],
+                    "scores": {n: scores[n][i] for n in scores},
+                }
+                for i, (ex, s) in enumerate(zip(prompts, samples))
+            ],
+        )
+        pairs, rho, skipped = make_pairs(self.fmt, self.train_task, prompts, samples, scores, config)
+        run.write_rows(self.file("pairs.jsonl"), pairs)
+        if not pairs:
+            raise FastslowError(
+                f"iteration {it}: no preference pair (every prompt's outputs tied or none parsed); "
+                "more --samples or a higher --temperature give the judges something to tell apart"
+            )
+        result = train_dpo(
+            base, pairs, config.train, run.path(self.folder), beta=config.beta,
+            loss_type=(config.loss_type,), export_to="model", seed=config.seed + it, progress=self.progress,
+        )  # fmt: skip
+        policy = open_model(f"hf:{run.path(self.file('model'))}", options)
+        held = self.test_task.examples
+        rows = heldout(
+            run, self.file("heldout.jsonl"), policy, self.fmt, self.test_task, held, config.max_tokens
+        )
+        outputs = [r for s in samples for r in s["responses"]]
+        stats = {
+            "iteration": it,
+            "prompts": len(prompts),
+            "pairs": len(pairs),
+            "skipped_prompts": skipped,
+            "rho": rho,
+            "train_parse_failure": mean([r is None for r in outputs]),
+            "train_mean_score": {
+                n: mean([v for per in scores[n] for v in per if v is not None] or [float("nan")])
+                for n in scores
+            },
+            "train_thought_words": mean([words(t) for s in samples for t in s["thoughts"]]),
+            "train_response_words": mean([words(r) for r in outputs]),
+            "win_rate_vs_seed": win_rates(self.judges, self.test_task, held, rows, seed_rows),
+            "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
+        }
+        run.write_json(self.file("stats.json"), stats)  # last: its presence marks the iteration done
+        return stats, rows, policy
+
+
 # -- the loop -----------------------------------------------------------------------------------------
 def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
     """The training prompts of every iteration (train side) and the held-out ones (test side)."""
@@ -334,8 +413,6 @@ def tpo(
     ``seed_model`` replaces the seed's spec for sampling and the seed rows (tests pass a scripted
     one); training still starts from the spec's folder.
     """
-    from fastslow.training.dpo import train_dpo
-
     options = options or ModelOptions()
     if config.train.export != "merged":
         raise FastslowError(
@@ -355,7 +432,7 @@ def tpo(
     held = test_task.examples
 
     # The seed, with and without the thought prompt (the paper's rows before training).
-    thought_fmt = fmt if not config.no_thought else thought_format("generic", None, False)
+    thought_fmt = thought_format(config.thought_prompt, config.response_marker, False)
     seed_thought = heldout(
         run, "heldout-seed-thought.jsonl", seed_model, thought_fmt, test_task, held, config.max_tokens
     )
@@ -373,76 +450,21 @@ def tpo(
         {**heldout_row("seed, thought prompt", seed_thought), "iteration": 0},
         {**heldout_row("seed, direct", seed_direct), "iteration": 0},
     ]
-    policy, base = seed_model, seed_dir
+    policy: Any = seed_model
+    base = seed_dir
     iterations = []
     for it in range(1, config.iterations + 1):
         folder = f"iter-{it}"
-        run.path(folder).mkdir(exist_ok=True)
-        prompts = train_task.examples[(it - 1) * config.prompts : it * config.prompts]
-        samples = sample(
-            run,
-            f"{folder}/samples.jsonl",
-            policy,
-            fmt,
-            prompts,
-            train_task,
-            config,
-            seed=config.seed * 1000 + it,
-            progress=progress,
-        )
-        scores = judge(judges, train_task, prompts, samples)
-        run.write_rows(
-            f"{folder}/judged.jsonl",
-            [
-                {
-                    "example_id": ex.id,
-                    "responses": s["responses"],
-                    "scores": {n: scores[n][i] for n in scores},
-                }
-                for i, (ex, s) in enumerate(zip(prompts, samples))
-            ],
-        )
-        pairs, rho, skipped = make_pairs(fmt, train_task, prompts, samples, scores, config)
-        run.write_rows(f"{folder}/pairs.jsonl", pairs)
-        if not pairs:
-            raise FastslowError(
-                f"iteration {it}: no preference pair (every prompt's outputs tied or none parsed); "
-                "more --samples or a higher --temperature give the judges something to tell apart"
-            )
-        result = train_dpo(
-            base,
-            pairs,
-            config.train,
-            run.path(folder),
-            beta=config.beta,
-            loss_type=(config.loss_type,),
-            export_to="model",
-            seed=config.seed + it,
-            progress=progress,
-        )
+        if run.path(f"{folder}/stats.json").is_file():  # a finished iteration is read back
+            stats = read_json(run.path(f"{folder}/stats.json"))
+            rows, policy = run.rows(f"{folder}/heldout.jsonl"), None
+        else:
+            policy = policy or open_model(f"hf:{base}", options)
+            step = Iteration(run, folder, it, config, fmt, judges, train_task, test_task, progress)
+            stats, rows, policy = step.execute(policy, base, seed_rows, options)
         base = run.path(f"{folder}/model")
-        policy = open_model(f"hf:{base}", options)
-        rows = heldout(run, f"{folder}/heldout.jsonl", policy, fmt, test_task, held, config.max_tokens)
-        outputs = [r for s in samples for r in s["responses"]]
-        stats = {
-            "iteration": it,
-            "prompts": len(prompts),
-            "pairs": len(pairs),
-            "skipped_prompts": skipped,
-            "rho": rho,
-            "train_parse_failure": mean([r is None for r in outputs]),
-            "train_mean_score": {
-                n: mean([v for per in scores[n] for v in per if v is not None] or [float("nan")])
-                for n in scores
-            },
-            "train_thought_words": mean([words(t) for s in samples for t in s["thoughts"]]),
-            "train_response_words": mean([words(r) for r in outputs]),
-            "win_rate_vs_seed": win_rates(judges, test_task, held, rows, seed_rows),
-            "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
-        }
         iterations.append(stats)
         table.append({**heldout_row(f"iteration {it}", rows), "iteration": it})
-        run.write_json(f"{folder}/stats.json", stats)
 
     final = run.path("model")
     if final.exists():

@@ -67,10 +67,13 @@ def test_pairs_keep_the_thoughts_and_a_failed_split_is_only_ever_rejected(tmp_pa
     assert "iteration 1" in rows and summary["iterations"][0]["train_parse_failure"] == 0.25
     assert (out / "model" / "config.json").is_file()  # loads as hf:OUT/model
     assert (out / "report.md").is_file() and (out / "plots" / "tpo.png").is_file()
-    # Run again: every stage resumes without a call to the policy.
+    # Run again: every stage resumes without a call to the policy; the finished iteration is read
+    # back, not trained or exported again.
+    exported = (out / "iter-1" / "model" / "model.safetensors").stat().st_mtime_ns
     policy = _policy()
     again = tpo(_config(tiny_model_dir), out, progress=False, seed_model=policy)
     assert again["rows"] == summary["rows"] and policy.generate_calls == 0
+    assert (out / "iter-1" / "model" / "model.safetensors").stat().st_mtime_ns == exported
 
 
 def test_another_setting_on_resume_is_refused(tmp_path, tiny_model_dir):
