@@ -14,7 +14,9 @@ def test_specs_name_the_kinds_and_bad_ones_list_them():
     assert check_judge_spec("llm-score:embedded") == "llm-score:embedded"
     assert isinstance(load_judge("verifier"), Verifier)
     for bad in ("llm-score:", "score:x", "verifiers"):
-        with pytest.raises(ValueError, match="verifier, llm-score:SPEC, llm-pairwise:SPEC, reward-model:PATH"):
+        with pytest.raises(
+            ValueError, match="verifier, llm-score:SPEC, llm-pairwise:SPEC, reward-model:PATH"
+        ):
             check_judge_spec(bad)
     with pytest.raises(FastslowError, match="named twice"):
         judge_names(["verifier", "verifier"])
