@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 from fastslow.errors import FastslowError
+from fastslow.strategies.adaptive import AdaptiveRouter
 from fastslow.strategies.base import Strategy
 from fastslow.strategies.branch_solve_merge import BranchSolveMerge
 from fastslow.strategies.cot import ChainOfThought
@@ -40,6 +41,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
         UniversalSelfConsistency,
         SelfRefine,
         ThoughtPrompt,
+        AdaptiveRouter,
     ]
 }
 
