@@ -13,8 +13,17 @@ serves base and instruction-tuned models alike.
 - ``simplified``: a short chain of thought (the equations, the letters, the flip count).
 - ``detailed``: the task's full step-by-step solution, ``cot_solution(example)`` (slow thinking).
 - ``irrelevant``: the detailed response of *another* question (a derangement of the questions with
-  a fixed seed): fluent, well-formed reasoning that does not fit the question, as the paper's
-  responses recombined from other items.
+  a fixed seed): one coherent, well-formed chain of thought that does not fit the question. This is
+  *not* the authors' irrelevant condition (theirs is ``shuffled``): a whole response to another
+  question reads as reasoning, only about the wrong numbers, which may be why the two separate so
+  weakly.
+- ``shuffled``: the authors' irrelevant condition (the ``*_wrong_answer_shuffle`` files of their
+  repository, MingLiiii/Layer_Gradient): sentences of the detailed responses of several *other*
+  questions, taken from one question after another so that no two neighbouring sentences come from
+  the same question, then another question's answer (the derangement's, so a wrong answer where one
+  exists): incoherent reasoning ending in a wrong answer. Theirs vary in length at random; ours are
+  about as long as ``detailed`` (``approx_tokens``), so that length does not confound correct vs
+  irrelevant. Drawn from its own seeded generator: the other types do not change with it.
 - ``irrelevant_none``: the answer of another question, the same derangement: the fast-thinking
   counterpart, which the paper contrasts with ``irrelevant`` ("fast thinking's gradients do not
   separate correct from irrelevant responses").
@@ -46,11 +55,12 @@ from fastslow.runs import write_json, write_jsonl
 from fastslow.tasks import arithmetic
 from fastslow.tasks.base import Example
 
-RESPONSE_TYPES = ("none", "simplified", "detailed", "irrelevant", "irrelevant_none", "padded")
+RESPONSE_TYPES = ("none", "simplified", "detailed", "irrelevant", "shuffled", "irrelevant_none", "padded")
 _NUMBER = r"(?:-?\d+|\(-\d+\))"
 _EQUATION = re.compile(rf"{_NUMBER} [-+*] {_NUMBER} = -?\d+")
 _TOKENISH = re.compile(r"\d|[^\W\d_]+|[^\w\s]")
 _SPACE_BEFORE_DIGIT = re.compile(r"\s(?=\d)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -193,6 +203,41 @@ def padding_text(target_tokens: int, rng: random.Random, sentences: list[str]) -
     return best
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a templated response (split after ".", "!" or "?" and a space)."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
+def shuffled_text(
+    i: int, pools: list[list[str]], target_tokens: int, rng: random.Random
+) -> tuple[str, list[int]]:
+    """Sentences of other questions' responses for question ``i``, and the question each came from.
+
+    The other questions are visited in a random order, one sentence (drawn at random, never twice)
+    from each in turn, so neighbouring sentences come from different questions (where two or more
+    other questions have sentences left); the text stops at
+    the ``approx_tokens`` length closest to ``target_tokens``.
+    """
+    donors = [j for j in range(len(pools)) if j != i and pools[j]]
+    rng.shuffle(donors)
+    queues = {j: rng.sample(pools[j], len(pools[j])) for j in donors}
+    picked: list[str] = []
+    sources: list[int] = []
+    best: tuple[list[str], list[int]] = ([], [])
+    while any(queues.values()):
+        for j in donors:
+            if not queues[j]:
+                continue
+            picked.append(queues[j].pop())
+            sources.append(j)
+            length = approx_tokens(" ".join(picked))
+            if abs(length - target_tokens) <= abs(approx_tokens(" ".join(best[0])) - target_tokens):
+                best = (list(picked), list(sources))
+            if length >= target_tokens:
+                return " ".join(best[0]), best[1]
+    return " ".join(best[0]), best[1]
+
+
 def build_responses(examples: list[Example], family: str, seed: int) -> dict[str, list[dict[str, Any]]]:
     """The rows of every response type for ``examples`` of the built-in task ``family``."""
     from fastslow.strategies.prompts import question_text
@@ -203,16 +248,23 @@ def build_responses(examples: list[Example], family: str, seed: int) -> dict[str
     answers = [answer_sentence(ex.answer) for ex in examples]
     rng = random.Random(f"gradients-data|{family}|{seed}")
     donor = derangement(len(examples), rng, same=lambda i, j: answers[i] == answers[j])
-    sentences = neutral_sentences()
+    neutral = neutral_sentences()
+    shuffle_rng = random.Random(f"gradients-data|{family}|{seed}|shuffled")
+    pools = [[s for s in split_sentences(d) if s != answers[j]] for j, d in enumerate(detailed)]
     rows: dict[str, list[dict[str, Any]]] = {t: [] for t in RESPONSE_TYPES}
     for i, ex in enumerate(examples):
         base = {"id": ex.id, "prompt": question_text(ex), "answer": ex.answer}
-        filler = padding_text(approx_tokens(detailed[i]) - approx_tokens(answers[i]), rng, sentences)
+        filler = padding_text(approx_tokens(detailed[i]) - approx_tokens(answers[i]), rng, neutral)
+        wrong = answers[donor[i]]
+        mixed, sources = shuffled_text(
+            i, pools, approx_tokens(detailed[i]) - approx_tokens(wrong), shuffle_rng
+        )
         responses = {
             "none": answers[i],
             "simplified": simplified_cot(family, ex, detailed[i]),
             "detailed": detailed[i],
             "irrelevant": detailed[donor[i]],
+            "shuffled": f"{mixed} {wrong}".strip(),
             "irrelevant_none": answers[donor[i]],
             "padded": f"{filler} {answers[i]}",
         }
@@ -220,6 +272,9 @@ def build_responses(examples: list[Example], family: str, seed: int) -> dict[str
             row = {**base, "type": rtype, "response": response}
             if rtype.startswith("irrelevant"):
                 row["response_from"] = examples[donor[i]].id
+            if rtype == "shuffled":
+                row["sentences_from"] = [examples[j].id for j in sources]
+                row["answer_from"] = examples[donor[i]].id
             rows[rtype].append(row)
     return rows
 

@@ -8,8 +8,13 @@ out × T matrix ``Dᵀ Rᵀ``, whose squares are the eigenvalues of the T × T m
 ``R (D Dᵀ) Rᵀ``. R itself is the Cholesky factor of the T × T Gram matrix ``X Xᵀ``
 (``Rᵀ R = X Xᵀ``; ``triangular_factor``). An out × in SVD becomes one T × T Gram matrix of X and its
 Cholesky factor (shared by the layers that read the same input: q, k, v; gate, up), one T × T Gram
-matrix of D and a symmetric T × T eigensolve: the statistics Li, Li & Zhou (2024, §3) read off the
-full SVD (nuclear norm S_sum, S_max, S_min, Frobenius norm) come out the same.
+matrix of D and a symmetric T × T eigensolve. Of the statistics Li, Li & Zhou (2024, §3) read off
+the full SVD, S_max and the Frobenius norm come out the same (to the rounding below); S_sum leaves
+out the singular values below the tolerance (at most ``min(in, out) · RTOL · S_max`` of them in
+all); and S_min is *not* the paper's: their code takes ``S.min()`` over all min(in, out) singular
+values, which for a gradient of rank T < min(in, out) is a rounding-noise value of the float32
+gradient (zero in exact arithmetic), while ours is the smallest singular value above the tolerance
+(see the last paragraph).
 
 Numerics: everything runs in float64 on the CPU, whatever the model's device or dtype. Going
 through a Gram matrix squares the singular values, so a singular value σ carries an absolute

@@ -6,18 +6,29 @@
   unevenly the gradient is spread over depth. Over all layers and over the early, middle and late
   thirds of the model's *actual* depth (boundaries at round(L/3) and round(2L/3); a part's MAD uses
   only the differences inside it). Reported both on the mean curve (the paper's way) and as the mean
-  and standard deviation of the per-example MADs, which shows the spread the mean curve hides.
+  and standard deviation of the per-example MADs, which shows the spread the mean curve hides; and
+  scale-free, MAD / mean of the same layers of the curve (``curve_scaled``): two curves of the same
+  shape at different heights have different MADs but the same MAD / mean, so only this one says
+  whether a curve is less *even*, not merely larger.
   The reference code hard-coded the splits for 26, 28, 32 and 42 layers (quarters or thirds, by
   model) and returned nothing for any other depth.
 - **RD**, the relative difference between two response types A and B at each layer,
   ``RD[l] = (B[l] − A[l]) / A[l]`` (signed: positive when B's gradients are larger), and its mean
-  absolute value over layers. The paper defines RD in words and tables; its released code defines a
+  absolute value over layers. A pair is compared on the questions *both* types kept (paired by
+  question id): when long detailed responses are skipped, the bare answers of those questions are
+  left out of the none vs detailed comparison too, or the two curves would describe different
+  questions. The paper defines RD in words and tables; its released code defines a
   helper (``|A − B| / |A|``, averaged over layers) that no script calls. Our mean |RD| is that number;
   the signed per-layer RD keeps the direction.
 - **Separation**: how well one number per example (its nuclear norm averaged over layers) tells A's
-  examples from B's: the AUC (probability that a B example's is larger than an A example's; 0.5 is
-  no separation) and, for questions present in both, the fraction where B's is larger. These are
-  ours, not the paper's: they turn "separates" into a number.
+  examples from B's, on the same paired questions: the AUC (probability that a B example's is larger
+  than an A example's; 0.5 is no separation) and the fraction of questions where B's is larger.
+  These are ours, not the paper's: they turn "separates" into a number.
+- **Findings**: the paper's claims with paired bootstrap intervals, permutation tests and verdicts
+  (``findings.py``), on the attention curves of each question.
+
+The per-type numbers (curves, means, MADs) describe every example the type kept; pair statistics
+and findings use only the questions every compared type kept.
 """
 
 from __future__ import annotations
@@ -26,9 +37,10 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from fastslow.gradients.findings import evaluate_claims
 from fastslow.gradients.modules import ATTENTION, MLP
 
-STATS = ("S_sum", "ratio", "fro", "S_max", "S_min")
+STATS = ("S_sum", "ratio", "fro", "S_max", "S_min", "M_mean", "M_max", "M_min")
 MAD_STATS = ("S_sum", "ratio")
 PARTS = ("all", "early", "middle", "late")
 # Pairs (A, B) compared when both types are present: fast vs slow, correct vs irrelevant, length control.
@@ -36,6 +48,7 @@ DEFAULT_PAIRS = (
     ("none", "detailed"),
     ("none", "simplified"),
     ("simplified", "detailed"),
+    ("detailed", "shuffled"),
     ("detailed", "irrelevant"),
     ("none", "irrelevant_none"),
     ("detailed", "padded"),
@@ -58,6 +71,16 @@ def mad(values: list[float]) -> float | None:
 
 def mad_by_part(curve: list[float]) -> dict[str, float | None]:
     return {part: mad(curve[a:b]) for part, (a, b) in depth_parts(len(curve)).items()}
+
+
+def scaled_mad_by_part(curve: list[float]) -> dict[str, float | None]:
+    """MAD / mean of each part of the curve: a scale-free MAD (None where either is undefined)."""
+    out: dict[str, float | None] = {}
+    for part, (a, b) in depth_parts(len(curve)).items():
+        m, values = mad(curve[a:b]), curve[a:b]
+        level = sum(values) / len(values) if values else 0.0
+        out[part] = m / level if m is not None and level else None
+    return out
 
 
 def mean_std(values: list[float]) -> dict[str, float | int | None]:
@@ -108,7 +131,7 @@ def example_curves(
         if r["type"] in curves and r["module"] in kinds:
             per_stat = curves[r["type"]][r["id"]][r["module"]]
             for s in STATS:
-                per_stat[s][r["layer"]] = r[s]
+                per_stat[s][r["layer"]] = r.get(s, math.nan)  # (M_* are absent in older runs)
     return {t: dict(c) for t, c in curves.items()}
 
 
@@ -142,7 +165,8 @@ def summarize(
         "types": {},
         "pairs": {},
     }
-    sizes: dict[str, dict[str, dict[str, float]]] = {}  # type -> group -> example id -> mean S_sum
+    # type -> group -> example id -> stat -> per-layer curve (the group's kinds averaged)
+    per_group: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     for t in types:
         examples = by_example[t]
         ids = list(examples)
@@ -156,52 +180,73 @@ def summarize(
             "mean": {},
             "mad": {},
         }
-        per_group = {
+        per_group[t] = {
             g: {i: {s: group_curve(examples[i], m, s) for s in STATS} for i in ids} for g, m in gs.items()
         }
         for s in STATS:
-            entry["curves"][s] = {g: mean_curve([per_group[g][i][s] for i in ids]) for g in gs}
+            entry["curves"][s] = {g: mean_curve([per_group[t][g][i][s] for i in ids]) for g in gs}
             entry["mean"][s] = {g: _finite_mean(c) for g, c in entry["curves"][s].items()}
         for s in MAD_STATS:
             entry["mad"][s] = {}
             for g in gs:
-                per_example = [mad_by_part(per_group[g][i][s]) for i in ids]
+                per_example = [mad_by_part(per_group[t][g][i][s]) for i in ids]
+                curve = entry["curves"][s][g]
                 entry["mad"][s][g] = {
-                    "curve": mad_by_part(entry["curves"][s][g]),
+                    "curve": mad_by_part(curve),
+                    "curve_scaled": scaled_mad_by_part(curve),
                     "per_example": {p: mean_std([m[p] for m in per_example]) for p in PARTS},
                 }
-        sizes[t] = {g: {i: _finite_mean(per_group[g][i]["S_sum"]) for i in ids} for g in gs}
         summary["types"][t] = entry
 
     for a, b in pairs if pairs is not None else DEFAULT_PAIRS:
         if a not in summary["types"] or b not in summary["types"]:
             continue
-        if not summary["types"][a]["n"] or not summary["types"][b]["n"]:
-            continue
-        ca, cb = summary["types"][a]["curves"]["S_sum"], summary["types"][b]["curves"]["S_sum"]
-        rd = {g: relative_difference(ca[g], cb[g]) for g in gs}
         common = [i for i in by_example[a] if i in by_example[b]]
-        summary["pairs"][f"{a}:{b}"] = {
-            "a": a,
-            "b": b,
-            "rd": rd,
-            "mean_abs_rd": {g: mean_abs(v) for g, v in rd.items()},
-            "mean_rd": {g: _finite_mean([x for x in v if x is not None]) for g, v in rd.items()},
-            "mean_rd_parts": {
-                g: {
-                    p: _finite_mean([x for x in v[a:b] if x is not None])
-                    for p, (a, b) in depth_parts(n_layers).items()
-                }
-                for g, v in rd.items()
-            },
-            "auc": {g: auc(list(sizes[a][g].values()), list(sizes[b][g].values())) for g in gs},
-            "paired": len(common),
-            "b_larger": {
-                g: (sum(sizes[b][g][i] > sizes[a][g][i] for i in common) / len(common) if common else None)
-                for g in gs
-            },
-        }
+        if not common:
+            continue
+        summary["pairs"][f"{a}:{b}"] = pair_summary(a, b, common, per_group, gs, n_layers)
+
+    tested = "attn" if "attn" in gs else next(iter(gs))
+    per_question = {t: {i: c["S_sum"] for i, c in per_group[t][tested].items()} for t in types}
+    summary["findings"] = {
+        "group": tested,
+        **evaluate_claims(per_question, n_layers, tuple(depth_parts(n_layers)["early"])),
+    }
     return summary
+
+
+def pair_summary(
+    a: str,
+    b: str,
+    common: list[str],
+    per_group: dict[str, dict[str, dict[str, dict[str, list[float]]]]],
+    gs: dict[str, list[str]],
+    n_layers: int,
+) -> dict[str, Any]:
+    """RD, AUC and the paired fraction of types ``a`` and ``b`` on the questions both kept."""
+    ca = {g: mean_curve([per_group[a][g][i]["S_sum"] for i in common]) for g in gs}
+    cb = {g: mean_curve([per_group[b][g][i]["S_sum"] for i in common]) for g in gs}
+    rd = {g: relative_difference(ca[g], cb[g]) for g in gs}
+    size = {
+        t: {g: {i: _finite_mean(per_group[t][g][i]["S_sum"]) for i in common} for g in gs} for t in (a, b)
+    }
+    return {
+        "a": a,
+        "b": b,
+        "paired": len(common),
+        "rd": rd,
+        "mean_abs_rd": {g: mean_abs(v) for g, v in rd.items()},
+        "mean_rd": {g: _finite_mean([x for x in v if x is not None]) for g, v in rd.items()},
+        "mean_rd_parts": {
+            g: {
+                p: _finite_mean([x for x in v[start:stop] if x is not None])
+                for p, (start, stop) in depth_parts(n_layers).items()
+            }
+            for g, v in rd.items()
+        },
+        "auc": {g: auc(list(size[a][g].values()), list(size[b][g].values())) for g in gs},
+        "b_larger": {g: sum(size[b][g][i] > size[a][g][i] for i in common) / len(common) for g in gs},
+    }
 
 
 def _finite_mean(values: list[float]) -> float | None:

@@ -27,6 +27,7 @@ TYPE_COLORS = {
     "simplified": "tab:orange",
     "detailed": "tab:blue",
     "irrelevant": "tab:purple",
+    "shuffled": "tab:olive",
     "irrelevant_none": "tab:pink",
     "padded": "tab:green",
 }

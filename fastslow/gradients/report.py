@@ -3,22 +3,26 @@
 Reads ``summary.json`` and ``config.json``; never calls a model. ``overlay`` sets several runs side
 by side (Li, Li & Zhou (2024) compare base and instruction-tuned models this way).
 
-The findings test the paper's three claims on this run's numbers, over the four attention projections
-(the paper's scope; the MLP is reported beside them):
+The findings state the paper's claims with the verdicts ``findings.py`` computed (a paired bootstrap
+interval and a within-question permutation test each; the rule is printed in the report), over the
+four attention projections (the paper's scope; the MLP is reported beside them):
 
-1. Fast thinking (``none``) gives larger gradients and a larger MAD than slow thinking (``detailed``).
-2. Slow-thinking gradients separate correct (``detailed``) from irrelevant responses (``irrelevant``);
-   fast thinking's (``none`` vs ``irrelevant_none``) do not. "Separate" is our number: the AUC of the
-   per-example nuclear norm (averaged over layers and Q, K, V, O); we call |AUC − 0.5| ≥ 0.25 a
-   separation (three in four pairs of examples ordered one way).
-3. The ``padded`` control: where padded falls between none and detailed, ``t = (none − padded) /
-   (none − detailed)`` of the mean attention nuclear norm: t ≈ 1 means length alone explains the
-   fast/slow gap, t ≈ 0 that it explains none of it.
+1. Fast thinking (``none``) gives larger gradients and a larger MAD than slow thinking (``detailed``),
+   most visibly in the early layers; and, ours, whether the MAD differs beyond scale (MAD / mean).
+2. Slow-thinking gradients separate correct (``detailed``) from irrelevant responses (``shuffled``,
+   the authors' kind; ``irrelevant``, ours, beside it); fast thinking's (``none`` vs
+   ``irrelevant_none``) do not; and slow separates more than fast. The per-example AUC is shown
+   beside them as a number, without a verdict.
+3. The ``padded`` control: whether the answer after length-matched unrelated text keeps larger
+   gradients than detailed reasoning, and where padded falls between none and detailed, ``t = (none
+   − padded) / (none − detailed)`` of the mean attention nuclear norm, with its interval. Padded as
+   small as detailed is consistent with length driving the gap, not proof of it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,6 @@ from fastslow.errors import FastslowError
 from fastslow.gradients.metrics import PARTS
 from fastslow.gradients.modules import ATTENTION
 from fastslow.gradients.plots import plot_comparison, plot_curves, plot_overlay
-
-SEPARATION = 0.25  # |AUC − 0.5| at or above which we say a statistic separates two response types
 
 
 def is_gradients_run(run_dir: str | Path) -> bool:
@@ -79,42 +81,69 @@ def _attn(summary: dict[str, Any]) -> list[str]:
 
 
 # -- findings -----------------------------------------------------------------------------------------
+def _claim(summary: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return summary.get("findings", {}).get("claims", {}).get(key)
+
+
+def claim_line(claim: dict[str, Any]) -> str:
+    """One claim: its verdict, then the numbers the verdict reads (``findings.VERDICT_RULE``)."""
+    verdict = claim["verdict"]
+    if "interval" not in claim:
+        return f"**{verdict}**: {claim['text']} ({claim.get('why', 'no interval')})."
+    low, high = claim["interval"]
+    n = claim["questions"]
+    if claim["scale"] == "log_ratio":
+        numbers = (
+            f"ratio {_f(math.exp(claim['effect']))}, 95% interval [{_f(math.exp(low))}, {_f(math.exp(high))}]"
+        )
+    else:
+        numbers = (
+            f"{_f(100 * claim['effect'])} points above a noise floor of {_f(100 * claim['floor'])} "
+            f"(observed {_f(100 * claim['statistic'])}), 95% interval [{_f(100 * low)}, {_f(100 * high)}]"
+        )
+    source = "" if claim["source"] == "paper" else " (ours, not the paper's)"
+    return f"**{verdict}**: {claim['text']}{source}: {numbers}, p = {_f(claim['p'], 2)}; {n} questions."
+
+
+def _claim_lines(summary: dict[str, Any], keys: list[str]) -> list[str]:
+    return [claim_line(c) for k in keys if (c := _claim(summary, k)) is not None]
+
+
+NO_FINDINGS = (
+    "no intervals or verdicts: this summary was written before fastslow tested the findings; "
+    "run the analysis again into a new directory"
+)
+
+
 def finding_fast_vs_slow(summary: dict[str, Any], fast: str = "none", slow: str = "detailed") -> str:
     types = summary["types"]
     kinds = _attn(summary)
     if not (types.get(fast, {}).get("n") and types.get(slow, {}).get("n")) or not kinds:
         return f"**Fast vs slow thinking**: not measured (needs the `{fast}` and `{slow}` types and attention projections)."
+    lines = _claim_lines(
+        summary, ["fast_vs_slow.norm", "fast_vs_slow.mad", "fast_vs_slow.mad_early", "fast_vs_slow.shape"]
+    )
     norm = {k: (types[fast]["mean"]["S_sum"][k], types[slow]["mean"]["S_sum"][k]) for k in kinds}
-    mad = {
-        k: (types[fast]["mad"]["S_sum"][k]["curve"]["all"], types[slow]["mad"]["S_sum"][k]["curve"]["all"])
-        for k in kinds
-    }
-    early = {
-        k: (
-            types[fast]["mad"]["S_sum"][k]["curve"]["early"],
-            types[slow]["mad"]["S_sum"][k]["curve"]["early"],
-        )
-        for k in kinds
-    }
-    bigger_norm = sum(a > b for a, b in norm.values())
-    bigger_mad = sum(a is not None and b is not None and a > b for a, b in mad.values())
-    bigger_early = sum(a is not None and b is not None and a > b for a, b in early.values())
-    n = len(kinds)
-    if bigger_norm == n and bigger_mad == n:
-        verdict = "**reproduces**"
-    elif bigger_norm == 0 and bigger_mad == 0:
-        verdict = "**does not reproduce** (the opposite holds)"
-    else:
-        verdict = "**reproduces in part**"
     norms = ", ".join(
         f"{k.upper()} {_f(a)} vs {_f(b)} ({_f(a / b if b else None, 2)}x)" for k, (a, b) in norm.items()
     )
-    mads = ", ".join(f"{k.upper()} {_f(a)} vs {_f(b)}" for k, (a, b) in mad.items())
-    text = (
-        f"**Fast vs slow thinking** ({fast} vs {slow}): {verdict}. Mean nuclear norm over layers: {norms}: "
-        f"larger for {fast} in {bigger_norm}/{n} attention projections. MAD over all layers: {mads}: "
-        f"larger for {fast} in {bigger_mad}/{n}; in the early third, in {bigger_early}/{n}."
+
+    def mads(key: str) -> str:
+        return ", ".join(
+            f"{k.upper()} {_f(types[fast]['mad']['S_sum'][k][key]['all'])} vs "
+            f"{_f(types[slow]['mad']['S_sum'][k][key]['all'])}"
+            for k in kinds
+            if key in types[fast]["mad"]["S_sum"][k]
+        )
+
+    text = f"**Fast vs slow thinking** ({fast} vs {slow}):"
+    text += "".join(f"\n  - {line}" for line in lines) if lines else f" {NO_FINDINGS}."
+    text += (
+        f"\n  - Each projection (every example each type kept): mean nuclear norm over layers {norms}; "
+        f"MAD over all layers {mads('curve')}"
     )
+    scaled = mads("curve_scaled")
+    text += f"; MAD / mean {scaled}." if scaled else "."
     if "mlp" in types[fast]["mean"]["S_sum"]:
         a, b = types[fast]["mean"]["S_sum"]["mlp"], types[slow]["mean"]["S_sum"]["mlp"]
         text += f" The MLP (not in the paper): {_f(a)} vs {_f(b)} ({_f(a / b if b else None, 2)}x)."
@@ -126,46 +155,32 @@ def _pair(summary: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
 
 
 def finding_correct_vs_irrelevant(summary: dict[str, Any]) -> str:
-    slow = _pair(summary, "detailed", "irrelevant")
-    if slow is None or "attn" not in slow["auc"]:
-        return (
-            "**Correct vs irrelevant responses**: not measured (needs the `detailed` and `irrelevant` types)."
-        )
+    slow_pairs = [p for p in (_pair(summary, "detailed", t) for t in ("shuffled", "irrelevant")) if p]
+    if not slow_pairs:
+        return "**Correct vs irrelevant responses**: not measured (needs `detailed` and `shuffled` or `irrelevant`)."
+    lines = _claim_lines(
+        summary,
+        [
+            "correct_vs_irrelevant.slow.shuffled",
+            "correct_vs_irrelevant.fast",
+            "correct_vs_irrelevant.contrast",
+            "correct_vs_irrelevant.slow.irrelevant",
+        ],
+    )
 
     def describe(pair: dict[str, Any]) -> str:
-        parts = pair.get("mean_rd_parts", {}).get("attn", {})
-        early = f", early layers {_f(100 * parts['early'], 3)}%" if parts.get("early") is not None else ""
+        group = "attn" if "attn" in pair["auc"] else next(iter(pair["auc"]))
         return (
-            f"mean RD {_f(100 * pair['mean_rd']['attn'], 3)}% (mean |RD| {_f(100 * pair['mean_abs_rd']['attn'], 3)}%"
-            f"{early}), AUC {_f(pair['auc']['attn'], 2)} ({pair['b']} larger in "
-            f"{_f(100 * pair['b_larger']['attn'], 3)}% of {pair['paired']} questions)"
+            f"{pair['a']} vs {pair['b']}: mean RD {_f(100 * pair['mean_rd'][group], 3)}% (mean |RD| "
+            f"{_f(100 * pair['mean_abs_rd'][group], 3)}%), per-example AUC {_f(pair['auc'][group], 2)}, "
+            f"{pair['b']} larger in {_f(100 * pair['b_larger'][group], 3)}% of {pair['paired']} questions"
         )
 
     fast = _pair(summary, "none", "irrelevant_none")
-    has_fast = fast is not None and "attn" in fast["auc"]
-    slow_sep = abs(slow["auc"]["attn"] - 0.5)
-    fast_sep = abs(fast["auc"]["attn"] - 0.5) if has_fast else None
-    slow_rd = slow["mean_abs_rd"]["attn"] or 0.0
-    fast_rd = (fast["mean_abs_rd"]["attn"] or 0.0) if has_fast else None
-    if slow_sep >= SEPARATION and (fast_sep is None or fast_sep < slow_sep):
-        verdict = "**reproduces**: slow-thinking gradients tell irrelevant responses from correct ones, example by example"
-    elif slow_sep >= SEPARATION:
-        verdict = (
-            "**reproduces in part**: slow thinking separates them, but fast thinking separates them as well"
-        )
-    elif fast_rd is not None and slow_rd > fast_rd:
-        verdict = (
-            f"**reproduces on the mean curves only**: the mean curves of correct and irrelevant responses differ "
-            f"{_f(slow_rd / fast_rd if fast_rd else None, 2)}x more for slow than for fast thinking (the paper's evidence), "
-            "but example by example irrelevant responses cannot be told from correct ones"
-        )
-    else:
-        verdict = "**does not reproduce**"
-    text = f"**Correct vs irrelevant responses**: {verdict}. Slow thinking (detailed vs irrelevant, attention): {describe(slow)}."
-    if has_fast:
-        text += f" Fast thinking (none vs irrelevant_none): {describe(fast)}."
-    text += f" (We call |AUC − 0.5| ≥ {SEPARATION} a separation.)"
-    return text
+    described = "; ".join(describe(p) for p in [*slow_pairs, *([fast] if fast else [])])
+    text = "**Correct vs irrelevant responses**:"
+    text += "".join(f"\n  - {line}" for line in lines) if lines else f" {NO_FINDINGS}."
+    return text + f"\n  - Paired questions, attention: {described}."
 
 
 def finding_padded(summary: dict[str, Any]) -> str:
@@ -175,34 +190,55 @@ def finding_padded(summary: dict[str, Any]) -> str:
         or "attn" not in types["none"]["mean"]["S_sum"]
     ):
         return "**The `padded` control**: not measured (needs the `none`, `detailed` and `padded` types)."
-
-    def position(stat: str, get) -> float | None:
-        n, d, p = (get(types[t]) for t in ("none", "detailed", "padded"))
-        return (n - p) / (n - d) if None not in (n, d, p) and n != d else None
-
-    t_norm = position("S_sum", lambda e: e["mean"]["S_sum"]["attn"])
-    t_mad = position("mad", lambda e: e["mad"]["S_sum"]["attn"]["curve"]["all"])
-    if t_norm is None:
-        verdict = "cannot be placed (none and detailed are equal)"
-    elif t_norm >= 0.75:
-        verdict = "length alone explains most of the fast/slow gap"
-    elif t_norm > 0.25:
-        verdict = "length explains part of the fast/slow gap"
-    else:
-        verdict = "length alone explains little of the fast/slow gap"
+    claim = _claim(summary, "padded.norm")
+    position = _claim(summary, "padded.position")
     tokens = {t: types[t]["response_tokens"] for t in ("none", "detailed", "padded")}
     norms = {t: types[t]["mean"]["S_sum"]["attn"] for t in ("none", "detailed", "padded")}
-    return (
+    text = (
         f"**The `padded` control** (the answer after fluent text unrelated to the question, about as long as "
         f"detailed: {_f(tokens['padded'])} response tokens vs {_f(tokens['detailed'])} detailed and "
-        f"{_f(tokens['none'])} none): mean attention nuclear norm {_f(norms['padded'])} vs {_f(norms['detailed'])} "
-        f"detailed and {_f(norms['none'])} none, so padded sits at t = {_f(t_norm, 2)} of the way from none (0) to "
-        f"detailed (1); by MAD over all layers, t = {_f(t_mad, 2)}: {verdict}."
+        f"{_f(tokens['none'])} none; mean attention nuclear norm {_f(norms['padded'])} vs "
+        f"{_f(norms['detailed'])} detailed and {_f(norms['none'])} none):"
     )
+    if claim is None:
+        return text + f" {NO_FINDINGS}."
+    text += f"\n  - {claim_line(claim)}"
+    if position and "interval" in position:
+        low, high = position["interval"]
+        text += (
+            f"\n  - padded sits at t = {_f(position['statistic'], 2)} (95% interval [{_f(low, 2)}, {_f(high, 2)}]) "
+            f"of the way from none (0) to detailed (1) by mean nuclear norm, on {position['questions']} questions."
+        )
+    meaning = {
+        "reproduces": "length alone does not explain the fast/slow gap on this model",
+        "does not reproduce": (
+            "padded gradients are no larger than detailed ones, which is consistent with response length "
+            "driving the fast/slow gap (the loss is a mean over the response tokens: more of them, most "
+            "easy to predict, average to a smaller gradient); it does not prove it, since padded text "
+            "differs from detailed reasoning in more than its length"
+        ),
+        "inconclusive": "the data cannot tell whether length alone explains the fast/slow gap",
+    }
+    if claim["verdict"] in meaning:
+        text += f"\n  - What it says: {meaning[claim['verdict']]}."
+    return text
 
 
 def findings(summary: dict[str, Any]) -> list[str]:
     return [finding_fast_vs_slow(summary), finding_correct_vs_irrelevant(summary), finding_padded(summary)]
+
+
+def verdict_rule(summary: dict[str, Any]) -> str:
+    """How the verdicts were decided, as the summary recorded it."""
+    info = summary.get("findings")
+    if not info:
+        return NO_FINDINGS + "."
+    return (
+        f"{info['rule']} Tested on the {'attention' if info['group'] == 'attn' else info['group']} "
+        f"nuclear-norm curves (the mean of the group's projections at each layer); seed {info['seed']}. "
+        "The per-type numbers describe every example a type kept; pair statistics and findings use only "
+        "the questions every compared type kept."
+    )
 
 
 def console_summary(summary: dict[str, Any]) -> str:
@@ -231,7 +267,7 @@ def type_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     for t, e in summary["types"].items():
         if not e["n"]:
-            rows.append([t, "0", "–", "–", "–", "–", "–", "–", "–"])
+            rows.append([t, "0", "–", "–", "–", "–", "–", "–", "–", "–"])
             continue
         means = e["mean"]["S_sum"]
         mad = e["mad"]["S_sum"].get("attn") or next(iter(e["mad"]["S_sum"].values()))
@@ -245,6 +281,7 @@ def type_rows(summary: dict[str, Any]) -> list[list[str]]:
                 _f(means.get("attn")),
                 _f(means.get("mlp")),
                 " / ".join(_f(mad["curve"][p]) for p in PARTS),
+                _f(mad.get("curve_scaled", {}).get("all")),
                 f"{_f(pe['mean'])} ± {_f(pe['std'], 2)}",
                 _f(seconds.get(t), 2),
             ]
@@ -252,15 +289,32 @@ def type_rows(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def mad_rows(summary: dict[str, Any], part: str = "all") -> tuple[list[str], list[list[str]]]:
+def mad_rows(
+    summary: dict[str, Any], part: str = "all", key: str = "curve"
+) -> tuple[list[str], list[list[str]]]:
+    """MAD of each projection's mean curve (``key="curve_scaled"``: MAD / mean) for every type."""
     kinds = summary["modules"]
     headers = ["type", *(k.upper() if k in ATTENTION else k for k in kinds)]
     rows = [
-        [t, *(_f(e["mad"]["S_sum"][k]["curve"][part]) for k in kinds)]
+        [t, *(_f(e["mad"]["S_sum"][k].get(key, {}).get(part)) for k in kinds)]
         for t, e in summary["types"].items()
         if e["n"]
     ]
     return headers, rows
+
+
+def _prompt_format(summary: dict[str, Any], config: dict[str, Any]) -> str:
+    used = summary.get("run", {}).get("prompt_format") or {}
+    recorded = config.get("prompt_format") or {}
+    fmt = used.get("used") or recorded.get("used")
+    if not fmt:
+        return "not recorded (a run from before fastslow recorded it)"
+    why = used.get("why")
+    return (
+        f"`{fmt}`"
+        + (f" ({why})" if why else "")
+        + "; the first prompt as the model read it is in config.json"
+    )
 
 
 def render(run_dir: str | Path) -> Path:
@@ -283,13 +337,18 @@ def render(run_dir: str | Path) -> Path:
         "",
         "## Findings",
         "",
+        f"Prompt format: {_prompt_format(summary, config)}.",
+        "",
         *(f"- {f}" for f in findings(summary)),
+        "",
+        f"How the verdicts are decided: {verdict_rule(summary)}",
         "",
         "## Response types",
         "",
         f"Nuclear norm (S_sum) averaged over layers; MAD of the mean attention curve over all / early / middle / "
         f"late layers (early {_layers(parts['early'])}, middle {_layers(parts['middle'])}, late "
-        f"{_layers(parts['late'])}); per-example MAD (all layers) as mean ± std.",
+        f"{_layers(parts['late'])}); MAD / mean (scale-free), all layers; per-example MAD (all layers) as "
+        "mean ± std. Every example each type kept.",
         "",
         *_table(
             [
@@ -300,6 +359,7 @@ def render(run_dir: str | Path) -> Path:
                 "S_sum attn",
                 "S_sum mlp",
                 "MAD all/early/mid/late",
+                "MAD/mean",
                 "per-example MAD",
                 "s/example",
             ],
@@ -309,6 +369,11 @@ def render(run_dir: str | Path) -> Path:
         "MAD of each projection's mean nuclear-norm curve, all layers:",
         "",
         *_table(*mad_rows(summary)),
+        "",
+        "The same divided by the curve's mean (scale-free: equal values mean the curves have the same shape "
+        "at different heights):",
+        "",
+        *_table(*mad_rows(summary, key="curve_scaled")),
         "",
     ]
     if summary["pairs"]:
@@ -327,7 +392,8 @@ def render(run_dir: str | Path) -> Path:
         ]
         lines += [
             f"Relative difference RD = (B − A) / A of the mean nuclear norm per layer ({group}), averaged over layers; "
-            "AUC: how often an example of B has a larger nuclear norm (mean over layers) than one of A.",
+            "AUC: how often an example of B has a larger nuclear norm (mean over layers) than one of A. "
+            "Each pair on the questions both types kept.",
             "",
             *_table(["B vs A", "mean RD", "mean abs RD", "AUC", "B larger (paired)"], rows),
             "",

@@ -3,8 +3,14 @@
 Recipe: read the response types -> load the model (float32) -> find its projections -> for each type
 and example: tokenize prompt + response once, mask the prompt, forward, mean cross-entropy over the
 response tokens, backward (one example at a time) -> the spectrum of every projection's weight
-gradient (nuclear norm S_sum, S_max, S_min, σ1 ratio, Frobenius norm) -> append the example's rows to
-``gradients.jsonl`` -> summarize (per-layer means, MAD, RD) into ``summary.json``.
+gradient (nuclear norm S_sum, S_max, S_min, σ1 ratio, Frobenius norm; the mean, largest and smallest
+entry, ``entries.py``) -> append the example's rows to ``gradients.jsonl`` -> summarize (per-layer
+means, MAD, RD, the findings with intervals: ``metrics.py``, ``findings.py``) into ``summary.json``.
+
+The prompt format (``encode.py``) is resolved once per run, the paper's by model type unless
+``--prompt-format`` says otherwise, and ``config.json`` records it with the first prompt as the model
+reads it. A gradient that is not finite while the loss is stops the run with an error naming the
+example and the projection: a NaN row would turn every mean curve it enters into NaN.
 
 The fast path never asks autograd for a weight gradient: the input embeddings require grad instead
 of the weights, hooks keep each projection's inputs X and output gradients D, and the spectrum of
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -30,7 +37,8 @@ from fastslow.errors import FastslowError
 from fastslow.flags import arg, key_value_field, positive
 from fastslow.gradients.capture import CaptureLayerIO, LayerIO
 from fastslow.gradients.data import ResponseExample, read_responses
-from fastslow.gradients.encode import PROMPT_FORMATS, Encoded, encode
+from fastslow.gradients.encode import PROMPT_FORMATS, Encoded, encode, prompt_text, resolve_prompt_format
+from fastslow.gradients.entries import ZERO, Entries, gradient_entries, gradient_entries_exact
 from fastslow.gradients.lowrank import (
     Spectrum,
     gradient_spectrum,
@@ -62,7 +70,10 @@ class GradientsConfig:
     - ``max_length``: prompt + response longer than this (in tokens) is skipped and reported.
     - ``exact_svd``: the paper's way (autograd gradient, full SVD): slow, the reference.
     - ``limit``: the first N examples of each type.
-    - ``prompt_format``: ``auto`` (the chat template if the tokenizer has one), ``chat`` or ``plain``.
+    - ``prompt_format``: ``plain`` (``question\nresponse``, the paper's for base models), ``chat`` (a
+      system line and the question in the chat template, the paper's for instruct models) or ``auto``:
+      ``chat`` when the tokenizer has a chat template and a name of the model marks it
+      instruction-tuned, else ``plain`` (``encode.resolve_prompt_format``).
     """
 
     data: dict[str, str] = key_value_field(
@@ -82,7 +93,10 @@ class GradientsConfig:
     prompt_format: str = field(
         default="auto",
         metadata=arg(
-            "auto (the chat template if the tokenizer has one), chat or plain", choices=PROMPT_FORMATS
+            "plain (question, newline, response: the paper's for base models), chat (system line + chat "
+            "template: the paper's for instruct models) or auto: chat if the tokenizer has a chat template "
+            "and the model's name marks it instruction-tuned (Instruct, -it, chat, ...), else plain",
+            choices=PROMPT_FORMATS,
         ),
     )
 
@@ -218,15 +232,77 @@ def spectra_exact(
     )
 
 
+def entries_lowrank(
+    projections: list[Projection], io: dict[str, LayerIO], workers: int | None = None
+) -> dict[str, Entries]:
+    """Each projection's M_mean, M_max, M_min from its X and D (``entries.py``)."""
+
+    def shard_entries(shard: list[Projection]) -> dict[str, Entries]:
+        out = {}
+        for p in shard:
+            X, D = io[p.name].inputs, io[p.name].output_grads
+            out[p.name] = ZERO if X is None or D is None else gradient_entries(D, X)
+        return out
+
+    return map_layers(projections, shard_entries, workers)
+
+
+def entries_exact(
+    projections: list[Projection], grads: dict[str, Any], workers: int | None = None
+) -> dict[str, Entries]:
+    return map_layers(
+        projections, lambda shard: {p.name: gradient_entries_exact(grads[p.name]) for p in shard}, workers
+    )
+
+
+def first_non_finite(tensors: dict[str, Any]) -> str | None:
+    """The name of the first gradient tensor holding a NaN or an infinity, or None."""
+    import torch
+
+    for name, t in tensors.items():
+        if t is not None and not bool(torch.isfinite(t).all()):
+            return name
+    return None
+
+
+def _non_finite_error(name: str, loss: float, what: str) -> FastslowError:
+    return FastslowError(
+        f"the loss is finite ({loss:.6g}) but {what} of {name} is not (NaN or infinite): the run stops "
+        "here rather than write a row that would turn every mean curve it enters into NaN. The rows "
+        "written so far are kept; check the model's weights and dtype (the analysis runs in float32), "
+        "or leave this example out of the data"
+    )
+
+
 def measure_example(
     model: Any, projections: list[Projection], encoded: Encoded, exact_svd: bool = False
-) -> tuple[float, dict[str, Spectrum]]:
-    """The loss and every projection's gradient spectrum for one example."""
+) -> tuple[float, dict[str, tuple[Spectrum, Entries]]]:
+    """The loss and every projection's gradient spectrum and entry statistics for one example.
+
+    A non-finite loss returns no statistics (the caller skips the example). A finite loss with a
+    non-finite gradient raises FastslowError naming the projection: the spectra would otherwise fail
+    in LAPACK with a message about convergence, or come out NaN.
+    """
     if exact_svd:
         loss, grads = backward_exact(model, projections, encoded)
-        return loss, spectra_exact(projections, grads)
-    loss, io = backward_lowrank(model, projections, encoded)
-    return loss, spectra_lowrank(projections, io)
+        tensors = grads
+    else:
+        loss, io = backward_lowrank(model, projections, encoded)
+        tensors = {name: slot.output_grads for name, slot in io.items()}
+    if not math.isfinite(loss):
+        return loss, {}
+    bad = first_non_finite(tensors)
+    if bad is not None:
+        raise _non_finite_error(bad, loss, "the weight gradient" if exact_svd else "the output gradient")
+    if exact_svd:
+        spectra, entries = spectra_exact(projections, grads), entries_exact(projections, grads)
+    else:
+        spectra, entries = spectra_lowrank(projections, io), entries_lowrank(projections, io)
+    stats = {p.name: (spectra[p.name], entries[p.name]) for p in projections}
+    for name, (s, e) in stats.items():
+        if not all(math.isfinite(v) for v in (s.s_sum, s.s_max, s.s_min, s.fro, e.mean, e.max, e.min)):
+            raise _non_finite_error(name, loss, "a statistic of the gradient")
+    return loss, stats
 
 
 def example_rows(
@@ -235,11 +311,11 @@ def example_rows(
     encoded: Encoded,
     loss: float,
     projections: list[Projection],
-    spectra: dict[str, Spectrum],
+    stats: dict[str, tuple[Spectrum, Entries]],
 ) -> list[dict[str, Any]]:
     rows = []
     for p in projections:
-        s = spectra[p.name]
+        s, e = stats[p.name]
         rows.append(
             {
                 "type": rtype,
@@ -251,6 +327,9 @@ def example_rows(
                 "S_min": s.s_min,
                 "ratio": s.ratio,
                 "fro": s.fro,
+                "M_mean": e.mean,
+                "M_max": e.max,
+                "M_min": e.min,
                 "rank": s.rank,
                 "path": s.path,
                 "loss": loss,
@@ -305,8 +384,22 @@ def run_gradients(
     projections = find_projections(lm, config.modules)
     n_layers = max(p.layer for p in projections) + 1
     model_id = model_identity(model) if hasattr(model, "name") else config.model
+    prompt_format, why = resolve_prompt_format(
+        config.prompt_format, tokenizer, model_names(config.model, model)
+    )
+    first = next(ex for exs in data.values() for ex in exs)
+    prompt_record = {
+        "requested": config.prompt_format,
+        "used": prompt_format,
+        "first_prompt": prompt_text(tokenizer, first.prompt, prompt_format)[0],
+    }
     run = open_run(
-        out, "gradients", config, model_id=model_id, extra={"data_sha256": digests}, extra_names=DATA_CHANGED
+        out,
+        "gradients",
+        config,
+        model_id=model_id,
+        extra={"data_sha256": digests, "prompt_format": prompt_record},
+        extra_names={**DATA_CHANGED, "prompt_format": "the prompt format ({})"},
     )
 
     rows = finished_rows(run, len(projections))
@@ -322,11 +415,14 @@ def run_gradients(
     try:
         for rtype, ex in todo:
             bar.set_description(rtype)
-            encoded = encode(tokenizer, ex.prompt, ex.response, config.prompt_format)
+            encoded = encode(tokenizer, ex.prompt, ex.response, prompt_format)
             reason = skip_reason(encoded, config.max_length)
             if reason is None:
                 started = time.perf_counter()
-                loss, spectra = measure_example(lm, projections, encoded, config.exact_svd)
+                try:
+                    loss, stats = measure_example(lm, projections, encoded, config.exact_svd)
+                except FastslowError as exc:
+                    raise FastslowError(f"{rtype} example {ex.id}: {exc}") from exc
                 took = round(time.perf_counter() - started, 3)
                 reason = None if math.isfinite(loss) else "non-finite loss"
             if reason is not None:
@@ -335,7 +431,7 @@ def run_gradients(
                 skipped.append(row)
                 bar.set_postfix_str(f"skipped {len(skipped)}")
             else:
-                new = example_rows(rtype, ex.id, encoded, loss, projections, spectra)
+                new = example_rows(rtype, ex.id, encoded, loss, projections, stats)
                 run.append(ROWS_FILE, new)
                 run.append(TIMING_FILE, [{"type": rtype, "id": ex.id, "seconds": took}])
                 rows.extend(new)
@@ -351,6 +447,7 @@ def run_gradients(
         "layers": n_layers,
         "projections": len(projections),
         "path": "full_svd" if config.exact_svd else "lowrank",
+        "prompt_format": {"used": prompt_format, "why": why},
         "examples": {t: len(exs) for t, exs in data.items()},
         "examples_resumed": resumed,
         "examples_new": len(todo),
@@ -372,6 +469,24 @@ def timing_summary(timing: list[dict[str, Any]], types: list[str]) -> dict[str, 
         "seconds_per_example": round(sum(last.values()) / len(last), 3) if last else None,
         "seconds_by_type": {t: round(sum(v) / len(v), 3) for t, v in by_type.items() if v},
     }
+
+
+def model_names(spec: str, model: Any) -> list[str]:
+    """What the model is called, for ``resolve_prompt_format``: the spec, the loaded model's name and
+    folder, its config's name, and for a LoRA adapter folder its base model's name."""
+    names = [spec, str(getattr(model, "name", "") or ""), str(getattr(model, "path", "") or "")]
+    config = getattr(getattr(model, "model", None), "config", None)
+    names += [str(getattr(config, key, "") or "") for key in ("_name_or_path", "_model_name_or_path")]
+    folder = Path(spec[len("hf:") :] if spec.startswith("hf:") else spec).expanduser()
+    adapter = folder / "adapter_config.json"
+    if adapter.is_file():
+        try:
+            names.append(
+                str(json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path", ""))
+            )
+        except (OSError, json.JSONDecodeError):
+            pass
+    return [n for n in names if n]
 
 
 def skip_reason(encoded: Encoded, max_length: int) -> str | None:

@@ -11,6 +11,7 @@ from fastslow.gradients.data import (
     make_data,
     neutral_sentences,
     read_responses,
+    split_sentences,
 )
 from fastslow.tasks.registry import BUILTIN_TASKS, load_task
 from tests.gradients.conftest import write_jsonl
@@ -54,6 +55,31 @@ def test_irrelevant_responses_come_from_other_questions(tmp_path):
             assert not r["response"].endswith(f"The answer is {detailed[r['id']]['answer']}.")
             donors.append(r["response_from"])
         assert sorted(donors) == sorted(detailed)  # a permutation: every response used once
+
+
+@pytest.mark.parametrize("family", ["distractor_arithmetic", "coin_flip"])
+def test_shuffled_recombines_sentences_of_several_other_questions(tmp_path, family):
+    """The authors' irrelevant condition: sentences of other questions' responses, then a wrong answer."""
+    files = make_data(family, tmp_path, n=20, seed=0)
+    detailed = {r["id"]: r for r in _rows(files["detailed"])}
+    own_sentences = {i: set(split_sentences(r["response"])) for i, r in detailed.items()}
+    for r in _rows(files["shuffled"]):
+        parts = split_sentences(r["response"])
+        body, last = parts[:-1], parts[-1]
+        sources = r["sentences_from"]
+        assert len(body) == len(sources) and len(set(sources)) >= 2 and r["id"] not in sources
+        for sentence, source in zip(body, sources):
+            assert sentence in own_sentences[source] and not sentence.startswith("The answer is")
+        assert all(a != b for a, b in zip(sources, sources[1:]))  # neighbours from different questions
+        assert (
+            last == f"The answer is {detailed[r['answer_from']]['answer']}." and r["answer_from"] != r["id"]
+        )
+        if family != "coin_flip":  # yes/no answers: not every question can get a wrong one
+            assert last != f"The answer is {r['answer']}."
+        assert abs(approx_tokens(r["response"]) - approx_tokens(detailed[r["id"]]["response"])) <= 12
+    again = make_data(family, tmp_path / "again", n=20, seed=0)["shuffled"].read_text()
+    other = make_data(family, tmp_path / "other", n=20, seed=1)["shuffled"].read_text()
+    assert again == files["shuffled"].read_text() and other != again
 
 
 def test_padded_is_about_as_long_as_detailed_and_unrelated(tmp_path):

@@ -74,3 +74,38 @@ def test_summarize_means_mads_and_pairs():
     assert pair["mean_abs_rd"]["q"] == pytest.approx(0.5)
     assert pair["auc"]["attn"] == 0.0 and pair["b_larger"]["attn"] == 0.0 and pair["paired"] == 2
     assert list(s["pairs"]) == ["none:detailed"]  # only pairs whose both types are present
+
+
+def test_pairs_compare_only_the_questions_both_types_kept():
+    """A question whose detailed example was skipped (too long) leaves the none vs detailed pair."""
+    rows = []
+    rows += _rows("none", "a", {"q": [4, 4, 4]})
+    rows += _rows("none", "b", {"q": [2, 2, 2]})
+    rows += _rows("none", "c", {"q": [100, 100, 100]})  # its detailed example is missing
+    rows += _rows("detailed", "a", {"q": [2, 2, 2]})
+    rows += _rows("detailed", "b", {"q": [1, 1, 1]})
+    s = summarize(rows, ["none", "detailed"], ["q"], 3)
+    assert s["types"]["none"]["n"] == 3  # the type itself still describes every example it kept
+    pair = s["pairs"]["none:detailed"]
+    assert pair["paired"] == 2
+    assert pair["rd"]["q"] == pytest.approx([-0.5, -0.5, -0.5])  # (1.5 - 3) / 3 on a and b only
+    assert pair["auc"]["q"] == pytest.approx(0.125)  # detailed {2, 1} against none {4, 2}: one tie in 4
+    assert s["findings"]["claims"]["fast_vs_slow.norm"]["questions"] == 2
+
+
+def test_scale_free_mad_is_equal_for_curves_of_one_shape():
+    rows = _rows("none", "a", {"q": [4, 8, 4, 8, 4, 8]}) + _rows("detailed", "a", {"q": [1, 2, 1, 2, 1, 2]})
+    s = summarize(rows, ["none", "detailed"], ["q"], 6)
+    none, detailed = (s["types"][t]["mad"]["S_sum"]["q"] for t in ("none", "detailed"))
+    assert none["curve"]["all"] == 4 * detailed["curve"]["all"]  # MAD follows the scale
+    assert none["curve_scaled"]["all"] == pytest.approx(detailed["curve_scaled"]["all"])
+    assert none["curve_scaled"]["all"] == pytest.approx(4 / 6)  # MAD 4, mean 6
+
+
+def test_rows_keep_the_entry_statistics():
+    rows = _rows("none", "a", {"q": [4, 2]})
+    for r in rows:
+        r.update(M_mean=1e-6, M_max=0.5, M_min=-0.25)
+    s = summarize(rows, ["none"], ["q"], 2)
+    assert s["types"]["none"]["curves"]["M_max"]["q"] == [0.5, 0.5]
+    assert s["types"]["none"]["mean"]["M_min"]["q"] == -0.25

@@ -7,6 +7,7 @@ from fastslow.gradients.report import (
     finding_correct_vs_irrelevant,
     finding_fast_vs_slow,
     finding_padded,
+    findings,
     is_gradients_run,
     overlay,
     render,
@@ -70,53 +71,83 @@ def test_not_a_gradients_run(tmp_path):
         render(tmp_path / "nothing")
 
 
-def _summary(none, detailed, padded=None, auc_slow=0.9, auc_fast=0.55):
-    """A minimal summary: attention q only, given mean nuclear norms and MADs per type."""
+def _synthetic_summary(scales, n=30, layers=6, seed=0):
+    """A summary from rows of every response type: per question a random level times a falling
+    curve, times the type's scale, with a little noise; q, k, v, o alike."""
+    import numpy as np
 
-    def entry(norm, mad):
-        curve = {"all": mad, "early": mad, "middle": mad, "late": mad}
-        return {
-            "n": 10,
-            "response_tokens": 10.0,
-            "mean": {"S_sum": {"q": norm, "attn": norm}},
-            "mad": {"S_sum": {"q": {"curve": curve}, "attn": {"curve": curve}}},
-        }
+    from fastslow.gradients.metrics import summarize
 
-    def pair(a, b, value):
-        return {
-            "a": a,
-            "b": b,
-            "auc": {"attn": value},
-            "b_larger": {"attn": value},
-            "paired": 10,
-            "mean_rd": {"attn": 0.2},
-            "mean_abs_rd": {"attn": 0.2},
-        }
-
-    types = {"none": entry(*none), "detailed": entry(*detailed)}
-    if padded:
-        types["padded"] = entry(*padded)
-    pairs = {
-        "detailed:irrelevant": pair("detailed", "irrelevant", auc_slow),
-        "none:irrelevant_none": pair("none", "irrelevant_none", auc_fast),
-    }
-    return {"modules": ["q"], "types": types, "pairs": pairs}
+    rng = np.random.default_rng(seed)
+    shape = np.linspace(2.0, 1.0, layers)
+    rows = []
+    for i in range(n):
+        level = rng.uniform(0.7, 1.3)
+        for t, scale in scales.items():
+            curve = scale * level * shape * (1 + 0.03 * rng.standard_normal(layers))
+            for kind in ("q", "k", "v", "o"):
+                for layer, v in enumerate(curve):
+                    rows.append(
+                        {"type": t, "id": f"q{i}", "layer": layer, "module": kind, "S_sum": float(v),
+                         "S_max": v / 2, "S_min": v / 10, "ratio": 0.5, "fro": v / 1.5, "loss": 1.0,
+                         "tokens": 20, "response_tokens": 10}
+                    )  # fmt: skip
+    return summarize(rows, list(scales), ["q", "k", "v", "o"], layers)
 
 
-def test_findings_state_verdicts_with_numbers():
-    yes = finding_fast_vs_slow(_summary((2.0, 0.5), (1.0, 0.1)))
-    assert "**reproduces**" in yes and "2 vs 1 (2x)" in yes and "1/1" in yes
-    no = finding_fast_vs_slow(_summary((1.0, 0.1), (2.0, 0.5)))
-    assert "does not reproduce" in no
-    assert "**reproduces**" in finding_correct_vs_irrelevant(
-        _summary((2, 1), (1, 1), auc_slow=0.9, auc_fast=0.55)
+SCALES = {"none": 2.0, "detailed": 1.0, "shuffled": 1.3, "irrelevant": 1.0, "irrelevant_none": 2.0}
+
+
+def test_findings_state_verdicts_with_intervals_and_p_values():
+    summary = _synthetic_summary({**SCALES, "padded": 1.0})
+    fast_slow, irrelevant, padded = (f for f in findings(summary))
+    assert "**reproduces**: fast thinking (none) gives larger gradients" in fast_slow
+    assert "ratio 2" in fast_slow and "95% interval [" in fast_slow and "p = 0.0005" in fast_slow
+    # Twice as high at the same shape: the MAD reproduces, its scale-free form does not.
+    assert "**does not reproduce**: fast thinking's curve is less even beyond its scale" in fast_slow
+    assert (
+        "**reproduces**: slow thinking's curves differ between correct (detailed) and irrelevant responses (shuffled"
+        in irrelevant
     )
-    assert "does not reproduce" in finding_correct_vs_irrelevant(_summary((2, 1), (1, 1), auc_slow=0.6))
-    curves_only = _summary((2, 1), (1, 1), auc_slow=0.6)
-    curves_only["pairs"]["none:irrelevant_none"]["mean_abs_rd"]["attn"] = 0.05
-    assert "mean curves only" in finding_correct_vs_irrelevant(curves_only)
-    assert "in part" in finding_correct_vs_irrelevant(_summary((2, 1), (1, 1), auc_slow=0.9, auc_fast=0.05))
-    padded = finding_padded(_summary((2.0, 1.0), (1.0, 0.2), padded=(1.1, 0.3)))
-    assert "t = 0.9" in padded and "most of the fast/slow gap" in padded
-    assert "little of" in finding_padded(_summary((2.0, 1.0), (1.0, 0.2), padded=(2.1, 1.2)))
-    assert "not measured" in finding_padded(_summary((2.0, 1.0), (1.0, 0.2)))
+    assert "points above a noise floor" in irrelevant and "per-example AUC" in irrelevant
+    assert "**reproduces**: length alone does not make" not in padded
+    assert "**does not reproduce**: length alone" in padded
+    assert (
+        "consistent with response length driving the fast/slow gap" in padded
+        and "does not prove it" in padded
+    )
+    assert "t = 1 (95% interval [" in padded
+    kept = _synthetic_summary({**SCALES, "padded": 1.6})
+    assert "**reproduces**: length alone" in finding_padded(kept)
+    assert "does not explain the fast/slow gap" in finding_padded(kept)
+
+
+def test_every_claim_of_a_run_carries_a_verdict_by_the_written_rule(run_dir):
+    from fastslow.gradients.findings import VERDICT_RULE
+    from fastslow.gradients.report import load_run
+
+    summary, _ = load_run(run_dir)
+    report = render(run_dir).read_text()
+    assert VERDICT_RULE in report and "Prompt format: `plain`" in report
+    for claim in summary["findings"]["claims"].values():
+        assert claim["verdict"] in (
+            "reproduces",
+            "does not reproduce",
+            "inconclusive",
+            "not measured",
+            "descriptive",
+        )
+        if claim["verdict"] in ("reproduces", "does not reproduce", "inconclusive") and "interval" in claim:
+            assert "p" in claim and len(claim["interval"]) == 2
+            assert f"**{claim['verdict']}**: {claim['text']}" in report
+
+
+def test_a_summary_from_before_the_findings_says_so():
+    summary = _synthetic_summary({**SCALES, "padded": 1.0})
+    del summary["findings"]
+    for text in (
+        finding_fast_vs_slow(summary),
+        finding_correct_vs_irrelevant(summary),
+        finding_padded(summary),
+    ):
+        assert "no intervals or verdicts" in text and "**reproduces**" not in text

@@ -33,6 +33,7 @@ def test_rows_summary_and_config_are_written(full_run, tiny_model):
     assert len(rows) == 3 * 6 * 2 * 7  # types x examples x layers x projections
     first = rows[0]
     assert set(first) >= {"type", "id", "layer", "module", "S_sum", "S_max", "S_min", "ratio", "fro", "loss"}
+    assert all(r["M_min"] <= r["M_mean"] <= r["M_max"] and r["M_min"] < 0 < r["M_max"] for r in rows)
     assert all(
         math.isfinite(r["S_sum"]) and r["S_sum"] > 0 and r["S_min"] <= r["S_max"] <= r["S_sum"] for r in rows
     )
@@ -106,6 +107,12 @@ def test_fast_path_agrees_with_the_full_svd(full_run, tmp_path, tiny_model, tiny
             assert abs(a[k] - b[k]) <= 1e-4 * abs(b[k]), k
         # S_min is resolved to float32 rounding of the autograd gradient, relative to S_max.
         assert abs(a["S_min"] - b["S_min"]) <= 1e-5 * b["S_max"]
+        # The entries: G formed from D and X against autograd's G (a mean of entries that cancel is
+        # compared on the scale of the largest entry).
+        scale = max(abs(b["M_max"]), abs(b["M_min"]))
+        for k in ("M_max", "M_min"):
+            assert abs(a[k] - b[k]) <= 1e-4 * scale, k
+        assert abs(a["M_mean"] - b["M_mean"]) <= 1e-6 * scale
 
 
 def test_attention_only_and_a_changed_setting_is_refused(tmp_path, tiny_model, tiny_model_dir, tiny_data):
@@ -169,3 +176,84 @@ def test_bad_configs_fail_before_any_model_is_loaded(tmp_path, tiny_data):
     for config, message in cases:
         with pytest.raises(FastslowError, match=message):
             run_gradients(config, tmp_path / "run", progress=False, model=object())
+
+
+def test_config_records_the_prompt_format_and_the_first_prompt(
+    full_run, tmp_path, tiny_model, tiny_model_dir, tiny_data
+):
+    """A base model (no name marks it instruction-tuned) gets the paper's plain format by default,
+    although its tokenizer has a chat template; an instruct one gets the template and the system line."""
+    from fastslow.gradients.data import read_responses
+    from fastslow.gradients.encode import SYSTEM_PROMPT
+
+    assert tiny_model.tokenizer.chat_template
+    question = read_responses(tiny_data["none"])[0].prompt
+    out, summary = full_run
+    recorded = json.loads((out / "config.json").read_text())["prompt_format"]
+    assert recorded == {"requested": "auto", "used": "plain", "first_prompt": question + "\n"}
+    assert summary["run"]["prompt_format"]["used"] == "plain"
+    assert "base model" in summary["run"]["prompt_format"]["why"]
+
+    instruct = GradientsConfig(data={"none": tiny_data["none"]}, model="hf:/models/Tiny-Instruct", limit=1)
+    run_gradients(instruct, tmp_path / "instruct", progress=False, model=tiny_model)
+    recorded = json.loads((tmp_path / "instruct" / "config.json").read_text())["prompt_format"]
+    assert recorded["used"] == "chat" and recorded["first_prompt"].startswith(
+        f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n{question}"
+    )
+    chat = _config(tiny_model_dir, tiny_data, prompt_format="chat", limit=1)
+    run_gradients(chat, tmp_path / "chat", progress=False, model=tiny_model)
+    assert json.loads((tmp_path / "chat" / "config.json").read_text())["prompt_format"]["used"] == "chat"
+    assert _rows(tmp_path / "chat")[0]["tokens"] > _rows(out)[0]["tokens"]  # the template's tokens
+    with pytest.raises(FastslowError, match="differs in: prompt_format"):
+        run_gradients(
+            _config(tiny_model_dir, tiny_data, prompt_format="plain", limit=1),
+            tmp_path / "chat",
+            progress=False,
+            model=tiny_model,
+        )
+
+
+@pytest.mark.parametrize("exact_svd", [False, True])
+def test_a_nan_gradient_with_a_finite_loss_stops_the_run(
+    tmp_path, tiny_model, tiny_model_dir, tiny_data, exact_svd
+):
+    import torch
+
+    def poison(module, args, output):  # the backward pass through this layer turns NaN
+        output.register_hook(lambda grad: torch.full_like(grad, float("nan")))
+
+    layer = tiny_model.model.model.layers[1].self_attn.o_proj
+    handle = layer.register_forward_hook(poison)
+    try:
+        config = _config(tiny_model_dir, tiny_data, exact_svd=exact_svd, limit=2)
+        with pytest.raises(FastslowError, match=r"none example .*: the loss is finite .* is not \(NaN"):
+            run_gradients(config, tmp_path, progress=False, model=tiny_model)
+    finally:
+        handle.remove()
+    assert not (tmp_path / ROWS_FILE).exists() or _rows(tmp_path) == []  # no NaN row was written
+
+
+def test_a_non_finite_loss_is_skipped_not_measured(tmp_path, tiny_model, tiny_model_dir, tiny_data):
+    def blow_up(module, args, output):
+        return output * float("inf")
+
+    handle = tiny_model.model.model.norm.register_forward_hook(blow_up)
+    try:
+        summary = run_gradients(
+            _config(tiny_model_dir, tiny_data, limit=1), tmp_path, progress=False, model=tiny_model
+        )
+    finally:
+        handle.remove()
+    assert [s["reason"] for s in summary["skipped"]] == ["non-finite loss"] * 3
+    assert summary["types"]["none"]["n"] == 0
+
+
+def test_a_lora_adapter_counts_as_its_base_models_kind(tmp_path, tiny_tokenizer):
+    from fastslow.gradients.encode import resolve_prompt_format
+    from fastslow.gradients.run import model_names
+
+    folder = tmp_path / "my-finetune"
+    folder.mkdir()
+    assert resolve_prompt_format("auto", tiny_tokenizer, model_names(f"hf:{folder}", object()))[0] == "plain"
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "embedded"}))
+    assert resolve_prompt_format("auto", tiny_tokenizer, model_names(f"hf:{folder}", object()))[0] == "chat"
