@@ -204,6 +204,25 @@ def cmd_tpo(args: argparse.Namespace) -> None:
     print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from fastslow.models.options import ModelOptions, load_model_with
+    from fastslow.serve.app import create_app
+    from fastslow.serve.config import ServeConfig
+
+    config = from_flags(ServeConfig, args)
+    settings = config.settings()
+    options = ModelOptions(
+        batch_size=config.batch_size, device=config.device, dtype=config.dtype, api_key=config.upstream_api_key
+    )
+    model = load_model_with(config.model, options)  # no generation cache: a client expects fresh samples
+    app = create_app(model, settings)
+    key = "required" if settings.api_key else "not required"
+    print(f"fastslow serve: {settings.served_name} on http://{config.host}:{config.port}/v1 (API key {key})")
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+
+
 def cmd_gradients_run(args: argparse.Namespace) -> None:
     from fastslow.gradients import GradientsConfig, console_summary, data_from_dir, render, run_gradients
 
@@ -331,6 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
         TPOConfig,
         Output,
         ModelOptions,
+    )
+    from fastslow.serve.config import ServeConfig
+
+    _command(
+        sub,
+        "serve",
+        "an OpenAI-compatible reasoning proxy: any strategy in front of any model",
+        cmd_serve,
+        ServeConfig,
     )
     # `fastslow gradients --data ...` runs the analysis; `make-data` (and `run`, the same as no
     # sub-command) are sub-commands of it. Its flags are optional here and checked by the command,

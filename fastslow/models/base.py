@@ -19,7 +19,9 @@ class Request:
 
     ``prefill`` starts the assistant's turn with the given text (for example "The answer is") on
     backends that allow it (``Model.supports_prefill``); the completion texts exclude it.
-    ``n`` samples are drawn; with ``temperature == 0`` decoding is greedy.
+    ``n`` samples are drawn; with ``temperature == 0`` decoding is greedy. ``final`` marks the
+    request whose text (after its prefill) begins the strategy's final answer text: the reasoning
+    proxy streams that call to its client as it is generated (never part of a cache key).
     """
 
     messages: tuple[Message, ...] | list[Message]
@@ -31,6 +33,7 @@ class Request:
     seed: int = 0
     prefill: str = ""
     logprobs: bool = False
+    final: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(dict(m) for m in self.messages))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -152,7 +153,60 @@ class HFModel:
             )
         return completions
 
-    def _generate_rows(self, rows: list[_Row], settings: Request) -> list[tuple[str, int, str, float | None]]:
+    def stream(
+        self,
+        request: Request,
+        on_text: Callable[[str], None],
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One sample of ``request``, its text handed to ``on_text`` piece by piece as it is decoded
+        (the pieces join to the completion's text); ``cancelled()`` true ends the decoding early.
+
+        Text that could still be the start of a stop string, or an unfinished multi-byte character,
+        is held back until the next tokens settle it.
+        """
+        if request.n != 1:
+            raise ValueError("stream() draws one sample; use generate() for n > 1")
+        stops = [*request.stop, *self.implicit_stops]
+        hold = max((len(s) for s in stops), default=1) - 1
+        eos = set(self.eos_ids)
+        sent = 0
+
+        def watch(tokens: list[int]) -> bool:
+            nonlocal sent
+            text = self.tokenizer.decode([t for t in tokens if t not in eos], skip_special_tokens=True)
+            text, hit = truncate_at_stop(text, stops)
+            safe = len(text) if hit else len(text) - hold
+            while safe > sent and text[safe - 1] == "\ufffd":  # a character still being decoded
+                safe -= 1
+            if safe > sent:
+                on_text(text[sent:safe])
+                sent = safe
+            return cancelled()
+
+        prompt = self.format_prompt(request)
+        t0 = time.perf_counter()
+        [(text, tokens, reason, logprob)] = self._generate_rows([_Row(0, 0, prompt)], request, watch=watch)
+        if len(text) > sent:
+            on_text(text[sent:])
+        return Completion(
+            texts=[text],
+            prompt_tokens=self.count_tokens(prompt),
+            completion_tokens=tokens,
+            seconds=time.perf_counter() - t0,
+            finish_reasons=[reason],
+            sample_tokens=[tokens],
+            logprobs=[logprob],
+        )
+
+    def _generate_rows(
+        self,
+        rows: list[_Row],
+        settings: Request,
+        watch: Callable[[list[int]], bool] | None = None,
+    ) -> list[tuple[str, int, str, float | None]]:
+        """``watch(tokens)``, when given, sees every row's tokens after each step and ends the row
+        when it returns True (streaming, cancellation)."""
         from fastslow.models.decode import decode
 
         # The samples of one request sit side by side: its prompt is run once and shared.
@@ -165,6 +219,8 @@ class HFModel:
         window = 2 * max((len(s) for s in stops), default=0) + 4
 
         def hit_stop(tokens: list[int]) -> bool:
+            if not stops:
+                return False
             text = self.tokenizer.decode(tokens[-window:], skip_special_tokens=True)
             return any(s in text for s in stops)
 
@@ -180,7 +236,7 @@ class HFModel:
             top_p=settings.top_p,
             seed=seed,
             logprobs=settings.logprobs,
-            stop=hit_stop if stops else None,
+            stop=(lambda t: hit_stop(t) or watch(t)) if watch else (hit_stop if stops else None),
             repeats=repeats,
             reference_sampler=self.reference_sampler,
         )

@@ -34,6 +34,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ try:  # the transport of recent ``openai`` releases; older ones use ``httpx``
 except ImportError:  # pragma: no cover
     import httpx as _httpx  # type: ignore[no-redef]
 
-from fastslow.errors import FastslowError
+from fastslow.errors import FastslowError, UpstreamError
 from fastslow.models.base import Completion, Request, truncate_at_stop
 
 DUMMY_API_KEY = "sk-no-key-needed"  # local servers accept any key; the client insists on one
@@ -242,7 +243,7 @@ class OpenAIModel:
                 response = self._client.chat.completions.create(**params)
             except openai.APIConnectionError as err:  # APITimeoutError is a subclass
                 if _connect_failed(err):
-                    raise FastslowError(
+                    raise UpstreamError(
                         f"cannot reach the OpenAI-compatible server at {self.base_url}: "
                         f"{_root_cause(err)} (is it running?)"
                     ) from None
@@ -253,19 +254,20 @@ class OpenAIModel:
             except openai.APIStatusError as err:
                 status = err.status_code
                 if status not in RETRY_STATUS and status < 500:
-                    raise FastslowError(self._status_message(err)) from None
+                    raise UpstreamError(self._status_message(err)) from None
                 why = f"HTTP {status}: {_server_message(err)}"
                 retry_after = _retry_after(err.response)
             except openai.APIError as err:  # an answer that does not parse
-                raise FastslowError(
+                raise UpstreamError(
                     f"bad answer from the OpenAI-compatible server at {self.base_url}: {_one_line(str(err))}"
                 ) from None
             else:
                 return self._result(request, call, response, started, time.perf_counter())
             if attempt == self.max_retries:
                 tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
-                raise FastslowError(
-                    f"the OpenAI-compatible server at {self.base_url} failed after {tries}: {why}"
+                raise UpstreamError(
+                    f"the OpenAI-compatible server at {self.base_url} failed after {tries}: {why}",
+                    timeout=why.startswith("no answer within"),
                 )
             delay = min(INITIAL_BACKOFF * 2**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random())
             if retry_after is not None:
@@ -273,6 +275,71 @@ class OpenAIModel:
             if abort.wait(delay):
                 raise _Aborted
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def stream(
+        self,
+        request: Request,
+        on_text: Callable[[str], None],
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One sample of ``request`` streamed from the server (``stream=true``): each content delta
+        goes to ``on_text`` as it arrives; ``cancelled()`` true closes the stream. No retry once
+        text has been handed on; usage comes from the server's usage chunk where it sends one."""
+        if request.n != 1:
+            raise ValueError("stream() draws one sample; use generate() for n > 1")
+        params = self._params(request, _Call(0, 0, 1))
+        params.pop("logprobs", None), params.pop("top_logprobs", None)
+        started = time.perf_counter()
+        parts: list[str] = []
+        reason, usage = "unknown", None
+        try:
+            stream = self._client.chat.completions.create(
+                **params, stream=True, stream_options={"include_usage": True}
+            )
+            with stream:
+                for chunk in stream:
+                    if cancelled():
+                        reason = "cancelled"
+                        break
+                    if getattr(chunk, "usage", None) is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or []:
+                        delta = choice.delta.content if choice.delta is not None else None
+                        if delta:
+                            parts.append(delta)
+                            on_text(delta)
+                        if choice.finish_reason:
+                            reason = choice.finish_reason
+        except openai.APIConnectionError as err:
+            if _connect_failed(err):
+                raise UpstreamError(
+                    f"cannot reach the OpenAI-compatible server at {self.base_url}: {_root_cause(err)}"
+                ) from None
+            timeout = isinstance(err, openai.APITimeoutError)
+            why = (
+                f"no answer within {self.timeout:g} s" if timeout else f"connection lost: {_root_cause(err)}"
+            )
+            raise UpstreamError(f"the OpenAI-compatible server at {self.base_url}: {why}", timeout) from None
+        except openai.APIStatusError as err:
+            raise UpstreamError(self._status_message(err)) from None
+        except openai.APIError as err:
+            raise UpstreamError(
+                f"bad answer from the OpenAI-compatible server at {self.base_url}: {_one_line(str(err))}"
+            ) from None
+        text = "".join(parts)
+        if usage is not None and usage.completion_tokens is not None:
+            prompt_tokens, completion_tokens = usage.prompt_tokens or 0, usage.completion_tokens
+        else:
+            prompt_tokens, completion_tokens = _estimate_prompt_tokens(request), _estimate_tokens(text)
+        return Completion(
+            texts=[text],
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            seconds=time.perf_counter() - started,
+            finish_reasons=[reason],
+            sample_tokens=[completion_tokens],
+            logprobs=[None],
+        )
 
     def _status_message(self, err: openai.APIStatusError) -> str:
         status = err.status_code
@@ -289,7 +356,7 @@ class OpenAIModel:
     def _result(self, request: Request, call: _Call, response: Any, started: float, ended: float) -> _Result:
         choices = sorted(response.choices or [], key=lambda c: c.index or 0)[: call.n]
         if not choices:
-            raise FastslowError(f"the OpenAI-compatible server at {self.base_url} returned no choices")
+            raise UpstreamError(f"the OpenAI-compatible server at {self.base_url} returned no choices")
         texts: list[str] = []
         finish: list[str] = []
         logprobs: list[float | None] = []

@@ -133,6 +133,7 @@ class ChainOfThought(Strategy):
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
+            final=True,
         )
         [c] = yield [request]
         steps = [Step("reason", messages, [c.texts[0]], prefill=start)]

@@ -43,7 +43,9 @@ class Direct(Strategy):
         start = ANSWER_MARKER if prefill else ""
         # Stop at the end of the first sentence: the immediate answer is what System 1 is measured on,
         # even if a model that learned to reason goes on to think after it.
-        [c] = yield [Request(messages, max_tokens=self.max_tokens, stop=FIRST_SENTENCE, prefill=start)]
+        [c] = yield [
+            Request(messages, max_tokens=self.max_tokens, stop=FIRST_SENTENCE, prefill=start, final=True)
+        ]
         text = start + truncate_at_stop(c.texts[0], FIRST_SENTENCE)[0]  # also where a backend ignored stop
         return Trace(
             answer=task.extract(text, example),

@@ -55,7 +55,7 @@ class PlanAndSolve(Strategy):
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         messages, start = cot_messages(example, task, prefill, [], trigger=self.trigger)
-        [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start)]
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, prefill=start, final=True)]
         reasoning = c.texts[0]
         steps = [Step("plan_and_solve", messages, [reasoning], prefill=start)]
         named = names_answer(reasoning)

@@ -78,7 +78,7 @@ class RephraseAndRespond(Strategy):
         head = f'"{text}"\n{ONE_STEP}'
         content = "\n".join(p for p in [head, options, answer_instruction(task, example)] if p)
         messages = [user(content)]
-        [c] = yield [Request(messages, max_tokens=self.max_tokens)]
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, final=True)]
         response = c.texts[0]
         return Trace(
             answer=task.extract(response, example),
@@ -115,7 +115,7 @@ class TwoStepRephraseAndRespond(Strategy):
             lines = [text, options]
         head = "\n".join(line for line in lines if line)
         messages = [user(f"{head}\n{answer_instruction(task, example)}")]
-        [c] = yield [Request(messages, max_tokens=self.max_tokens)]
+        [c] = yield [Request(messages, max_tokens=self.max_tokens, final=True)]
         response = c.texts[0]
         steps.append(Step("respond", messages, [response]))
         for key, value in _marker_meta(response).items():

@@ -201,7 +201,7 @@ class System2Attention(Strategy):
             content += f"\n\n{TRIGGER}" if self.answer == "cot" else ""
             start = ""
         messages = [user(content)]
-        [c] = yield [Request(messages, max_tokens=tokens, stop=stop, prefill=start, **sampling)]
+        [c] = yield [Request(messages, max_tokens=tokens, stop=stop, prefill=start, final=True, **sampling)]
         text = c.texts[0]
         steps.append(Step("answer", messages, [text], prefill=start))
         if self.answer == "direct":

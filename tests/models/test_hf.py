@@ -58,3 +58,25 @@ def test_decode_batch_size_defaults_by_model_and_can_be_set(embedded):
     assert load_model("embedded", batch_size=8).batch_size == 8
     # The same weights named as a plain transformers folder: a model of unknown size starts smaller.
     assert load_model(f"hf:{embedded.path}").batch_size == DEFAULT_BATCH_SIZE == 32
+
+
+def test_stream_hands_on_the_text_piece_by_piece_and_never_a_stop_strings_start(embedded):
+    request = Request([{"role": "user", "content": "Count from 1 to 20, separated by commas."}], max_tokens=40)
+    [whole] = embedded.generate([request])
+    pieces = []
+    c = embedded.stream(request, pieces.append)
+    assert "".join(pieces) == c.texts[0] == whole.texts[0] and len(pieces) > 5
+    assert c.completion_tokens == whole.completion_tokens
+    # A stop string: the text before it streams, none of the stop string ever does.
+    stop = whole.texts[0][10:14]
+    stopped = Request(request.messages, max_tokens=40, stop=(stop,))
+    pieces = []
+    c = embedded.stream(stopped, pieces.append)
+    assert "".join(pieces) == c.texts[0] == whole.texts[0][: whole.texts[0].index(stop)]
+
+
+def test_stream_stops_when_cancelled(embedded):
+    request = Request([{"role": "user", "content": "Write a long story."}], max_tokens=64)
+    pieces = []
+    c = embedded.stream(request, pieces.append, cancelled=lambda: len(pieces) >= 3)
+    assert c.completion_tokens < 20 and "".join(pieces) == c.texts[0]
