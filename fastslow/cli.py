@@ -214,7 +214,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     config = from_flags(ServeConfig, args)
     settings = config.settings()
     options = ModelOptions(
-        batch_size=config.batch_size, device=config.device, dtype=config.dtype, api_key=config.upstream_api_key
+        batch_size=config.batch_size,
+        device=config.device,
+        dtype=config.dtype,
+        api_key=config.upstream_api_key,
     )
     model = load_model_with(config.model, options)  # no generation cache: a client expects fresh samples
     app = create_app(model, settings)

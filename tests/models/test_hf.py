@@ -61,7 +61,9 @@ def test_decode_batch_size_defaults_by_model_and_can_be_set(embedded):
 
 
 def test_stream_hands_on_the_text_piece_by_piece_and_never_a_stop_strings_start(embedded):
-    request = Request([{"role": "user", "content": "Count from 1 to 20, separated by commas."}], max_tokens=40)
+    request = Request(
+        [{"role": "user", "content": "Count from 1 to 20, separated by commas."}], max_tokens=40
+    )
     [whole] = embedded.generate([request])
     pieces = []
     c = embedded.stream(request, pieces.append)
