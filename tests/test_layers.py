@@ -15,6 +15,7 @@ LAYERS = {
     "prime": 4,
     "distill": 4,
     "tpo": 4,
+    "serve": 4,
     "judges": 3,
     "gradients": 4,
     "report": 4,
