@@ -145,7 +145,8 @@ def teach(
     once per sample over the chunk, and each run must fill a batch (cot, 8 samples, on
     embedded-reasoner: 2.5 s an input in chunks of 16, 1.8 s in chunks of 128).
     """
-    strategies = teacher_strategies(config.method, config.params, config.samples, config.temperature)
+    perturb = "perturbation" in config.filters
+    strategies = teacher_strategies(config.method, config.params, config.samples, config.temperature, perturb)
     chunk = chunk or max(16, getattr(model, "batch_size", None) or 16)
     done = {r["example_id"]: r for r in run.rows(TEACHER_FILE)}
     todo = [ex for ex in task.examples if ex.id not in done]
@@ -154,7 +155,7 @@ def teach(
     try:
         for start in range(0, len(todo), chunk):
             batch = todo[start : start + chunk]
-            made = run_teacher(strategies, model, batch, task, perturb="perturbation" in config.filters)
+            made = run_teacher(strategies, model, batch, task, perturb=perturb)
             rows = [o.to_row() for o in made]
             run.append(TEACHER_FILE, rows)
             done.update({r["example_id"]: r for r in rows})

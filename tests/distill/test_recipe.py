@@ -26,7 +26,7 @@ def _teacher():
             return " 3."
         if sum(numbers) % 2 == 0:
             return " Adding them up. The answer is 7."
-        return f" Hmm. The answer is {request.seed % 2}."
+        return f" Hmm. The answer is {k % 2}."
 
     return ScriptedModel(respond, name="scripted-teacher")
 
@@ -72,7 +72,7 @@ def test_the_dataset_holds_the_teachers_consistent_answers_never_the_labels(tmp_
 def test_filters_that_keep_nothing_stop_the_run_with_the_fix(tmp_path, tiny_model_dir):
     config = DistillConfig(task="arithmetic", limit=4, test_limit=2, model=f"hf:{tiny_model_dir}",
                            samples=2, min_agreement=1.0, train=TINY_TRAINING)  # fmt: skip
-    split = ScriptedModel(lambda r, k: f" The answer is {r.seed}.")
+    split = ScriptedModel(lambda r, k: f" The answer is {k}.")
     with pytest.raises(FastslowError, match="lower --min-agreement"):
         distill(config, tmp_path / "run", progress=False, teacher_model=split)
 
@@ -80,14 +80,15 @@ def test_filters_that_keep_nothing_stop_the_run_with_the_fix(tmp_path, tiny_mode
 def test_a_method_that_cannot_sample_is_refused_with_the_fix():
     with pytest.raises(FastslowError, match="use --samples 1"):
         teacher_strategies("rar2", [], 4, 0.7)
-    assert [s.seed for s in teacher_strategies("cot", [], 3, 0.7)] == [0, 1, 2]
+    [chains] = teacher_strategies("cot", ["cot.max_tokens=64"], 3, 0.7)
+    assert (chains.n, chains.cot.temperature, chains.cot.max_tokens) == (3, 0.7, 64)
     [sc] = teacher_strategies("sc", [], 6, 0.7)
     assert sc.k == 6
 
 
-def test_each_sampled_run_of_the_teacher_fills_a_batch(tmp_path):
-    """A method without its own sampling runs once per sample: each run must take a whole batch of
-    inputs (chunks of 16 decoded 16 rows at a time where 128 fit)."""
+def test_the_teacher_fills_a_batch_and_samples_cot_from_one_prompt_pass(tmp_path):
+    """Inputs go in chunks of the model's batch size (chunks of 16 decoded 16 rows at a time where
+    128 fit), and cot's samples of an input are one request of n (its prompt is run once)."""
     from fastslow.distill.recipe import teach
     from fastslow.runs import open_run
 
@@ -98,7 +99,25 @@ def test_each_sampled_run_of_the_teacher_fills_a_batch(tmp_path):
     run = open_run(tmp_path / "run", "distill", config)
     outputs = teach(run, config, model, task, progress=False)
     assert len(outputs) == 40 and all(o.answers == ["7"] * 3 for o in outputs)
-    assert model.generate_calls == 2 * 3  # 40 inputs in chunks of 32 (not 16), each run once per chunk
+    assert model.generate_calls == 2  # 40 inputs in chunks of 32 (not 16), one call each
+    assert len(model.requests) == 40 and all(r.n == 3 and r.temperature == 0.7 for r in model.requests)
+
+
+def test_sampled_chains_give_each_samples_answer_with_the_extraction_call_where_needed():
+    from fastslow.distill.teacher import run_teacher
+
+    config = DistillConfig(task="arithmetic", limit=2, method="cot", samples=3)
+    task, _ = load_inputs(config)
+
+    def respond(request, k):
+        if "Therefore, the answer" in request.prefill or "Therefore" in str(request.messages[-1]):
+            return " 5"
+        return [" I am not sure.", " So it is 4. The answer is 4.", " The answer is 4."][k]
+
+    outputs = run_teacher(teacher_strategies("cot", [], 3, 0.7), ScriptedModel(respond), task.examples, task)
+    assert [o.answers for o in outputs] == [["5", "4", "4"]] * 2
+    assert outputs[0].final_texts[1].endswith("So it is 4. The answer is 4.")
+    assert "I am not sure." in outputs[0].final_texts[0] and outputs[0].calls == 4  # 3 samples + 1 extraction
 
 
 def test_decide_combines_the_chosen_filters():
@@ -139,7 +158,7 @@ def test_perturbation_keeps_an_answer_only_when_it_follows_its_option(reply, kep
     task = _mc_task()
     check_perturbable(task)
     teacher = ScriptedModel(lambda r, k: reply)
-    strategies = teacher_strategies("cot", [], 4, 0.7)
+    strategies = teacher_strategies("cot", [], 4, 0.7, perturb=True)
     outputs = run_teacher(strategies, teacher, task.examples, task, perturb=True)
     shown = {r.messages[-1]["content"].split("Options:\n")[1].split("\n\n")[0] for r in teacher.requests}
     assert len(shown) > 1  # the runs saw the options in other orders

@@ -1,0 +1,104 @@
+"""The reasoning proxy's own cost: requests through `fastslow serve` against the same requests sent
+to its upstream directly, side by side in one run.
+
+Upstream: llama.cpp's OpenAI-compatible server (llama-cpp-python) on the embedded GGUF, on loopback.
+Proxy: `fastslow serve`'s app (uvicorn, in this process's thread) in front of it, method `none`
+(the conversation passed through). ``--requests`` chat requests (short questions, ``--max-tokens``
+greedy tokens each) at ``--concurrency`` in flight, first straight to the upstream, then through the
+proxy, then straight again (the upstream warms up and the machine's load drifts: the direct
+latency is the mean of the two direct rounds). Reported: failures, p50/p95 latency of each, and the
+proxy's added latency at p50 (absolute and relative).
+
+    python benchmarks/bench_serve.py [--requests 200] [--concurrency 16] [--max-tokens 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import openai  # noqa: E402
+
+from fastslow.models.openai_api import OpenAIModel  # noqa: E402
+from fastslow.serve.app import create_app  # noqa: E402
+from fastslow.serve.settings import ServerSettings  # noqa: E402
+from tests.llama_server import MODEL_ALIAS, run_llama_server  # noqa: E402
+from tests.serve.conftest import serving  # noqa: E402
+
+QUESTIONS = [f"What is {a} + {b}?" for a in range(1, 21) for b in range(1, 11)]
+
+
+async def round_trip(url: str, n: int, concurrency: int, max_tokens: int) -> tuple[list[float], int]:
+    client = openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0, timeout=300)
+    slots = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        async with slots:
+            t0 = time.perf_counter()
+            try:
+                r = await client.chat.completions.create(
+                    model=MODEL_ALIAS,
+                    messages=[{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+                    max_tokens=max_tokens,
+                    temperature=0,
+                )
+                assert r.choices[0].message.content is not None
+                latencies.append(time.perf_counter() - t0)
+            except Exception as exc:  # noqa: BLE001 - counted and shown
+                failures += 1
+                print(f"  failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    await client.close()
+    return latencies, failures
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--max-tokens", type=int, default=8)
+    args = ap.parse_args()
+    log = Path(tempfile.mkdtemp()) / "llama.log"
+    with run_llama_server(log) as upstream:
+        model = OpenAIModel(MODEL_ALIAS, upstream, concurrency=args.concurrency, max_retries=0, timeout=300)
+        settings = ServerSettings(
+            served_name=MODEL_ALIAS, max_concurrency=args.concurrency, queue_timeout=300
+        )
+        with serving(create_app(model, settings)) as proxy:
+            run = lambda url: asyncio.run(round_trip(url, args.requests, args.concurrency, args.max_tokens))  # noqa: E731
+            run(upstream)  # warm-up, not counted
+            d1, f1 = run(upstream)
+            p, fp = run(proxy)
+            d2, f2 = run(upstream)
+    direct = d1 + d2
+    print(
+        f"{args.requests} requests a round, {args.concurrency} in flight, {args.max_tokens} greedy tokens each"
+    )
+    print(f"{'':<10}{'failures':>9}{'p50 s':>9}{'p95 s':>9}")
+    print(
+        f"{'direct':<10}{f1 + f2:>9}{pct(direct, 50):>9.3f}{pct(direct, 95):>9.3f}   (two rounds, around the proxy's)"
+    )
+    print(f"{'proxy':<10}{fp:>9}{pct(p, 50):>9.3f}{pct(p, 95):>9.3f}")
+    added = pct(p, 50) - pct(direct, 50)
+    print(f"added at p50: {1000 * added:.1f} ms ({100 * added / pct(direct, 50):+.1f}%)")
+
+
+if __name__ == "__main__":
+    main()
