@@ -74,6 +74,46 @@ class TaskSource:
         )
 
 
+def train_and_test(source: TaskSource, train_limit: int | None, test_limit: int) -> tuple[Task, Task]:
+    """A training recipe's inputs (the train side) and held-out questions (the test side), never
+    sharing a question. A built-in task makes both sides; a saved dataset with "train" and "test"
+    splits gives them; a file (``--data``, ``--task-file``) or a dataset without both splits is one
+    pool, split by a hash of each question (``tasks/splits.py``)."""
+    import dataclasses
+
+    from fastslow.tasks.splits import split_of
+
+    def side(split: str, limit: int | None) -> Task:
+        return TaskSource.load_task(dataclasses.replace(source, split=split, limit=limit))
+
+    def named(task: Task, split: str) -> bool:
+        return bool(task.examples) and all(ex.meta.get("split") == split for ex in task.examples)
+
+    if source.task is not None:
+        train, test = side("train", train_limit), side("test", test_limit)
+    else:
+        train = test = None
+        if source.dataset is not None:
+            try:
+                train, test = side("train", train_limit), side("test", test_limit)
+            except FastslowError:  # no such split
+                pass
+            if train is None or not (named(train, "train") and named(test, "test")):
+                train = test = None
+        if train is None or test is None:
+            whole = side("test", None)
+            kept = [ex for ex in whole.examples if split_of(ex.question) == "train"][:train_limit]
+            held = [ex for ex in whole.examples if split_of(ex.question) == "test"][:test_limit]
+            train, test = dataclasses.replace(whole, examples=kept), dataclasses.replace(whole, examples=held)
+    shared = {ex.question for ex in train.examples} & {ex.question for ex in test.examples}
+    if shared:
+        raise FastslowError(
+            f"{len(shared)} held-out questions are also training inputs (e.g. {sorted(shared)[0][:60]!r}): "
+            "give a dataset whose train and test splits do not overlap"
+        )
+    return train, test
+
+
 @dataclass
 class EvalConfig(TaskSource):
     """Everything that defines an evaluation run; written to ``config.json`` in the run directory."""

@@ -103,17 +103,9 @@ class DistillConfig(TaskSource):
 
 def load_inputs(config: DistillConfig) -> tuple[Task, Task]:
     """The unlabeled training inputs (the train side) and the held-out test questions."""
-    from fastslow.tasks.splits import split_of
+    from fastslow.evaluate import train_and_test
 
-    source = dataclasses.replace(config, split="train")
-    if config.task is None and config.dataset is None:  # a file: split it by the hash of each question
-        whole = TaskSource.load_task(dataclasses.replace(source, split="test", limit=None))
-        train = [ex for ex in whole.examples if split_of(ex.question) == "train"][: config.limit]
-        test = [ex for ex in whole.examples if split_of(ex.question) == "test"][: config.test_limit]
-        return dataclasses.replace(whole, examples=train), dataclasses.replace(whole, examples=test)
-    train_task = TaskSource.load_task(source)
-    test_task = TaskSource.load_task(dataclasses.replace(source, split="test", limit=config.test_limit))
-    return train_task, test_task
+    return train_and_test(config, config.limit, config.test_limit)
 
 
 def decide(

@@ -30,8 +30,9 @@ SELF_SAMPLING = {"sc", "usc"}  # methods whose one run already holds several sam
 class SampledChains(Strategy):
     """``cot`` sampled ``n`` times as one request: the prompt is run once and its state shared by the
     n samples (``Request.n``), where n seeded runs of ``cot`` would each run it again. Each sample
-    gets cot's extraction call when it names no answer. The same chains as n separate runs, drawn in
-    one batch: on embedded-reasoner's short chains the prompt pass was about 40% of the teacher's time.
+    gets cot's extraction call when it names no answer. The chains come from the same distribution as
+    n seeded runs (not the same draws): on embedded-reasoner's short chains the prompt pass was about
+    40% of the teacher's time.
     """
 
     name = "cot"

@@ -282,20 +282,41 @@ class OpenAIModel:
         on_text: Callable[[str], None],
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Completion:
-        """One sample of ``request`` streamed from the server (``stream=true``): each content delta
-        goes to ``on_text`` as it arrives; ``cancelled()`` true closes the stream. No retry once
-        text has been handed on; usage comes from the server's usage chunk where it sends one."""
+        """One sample of ``request`` streamed from the server (``stream=true``): its text goes to
+        ``on_text`` as it arrives (cut at a stop string the server did not apply, text that may begin
+        one held back); ``cancelled()`` true closes the stream. Usage comes from the server's usage
+        chunk where it sends one (a server that refuses ``stream_options`` is asked again without);
+        a failure is not retried, since part of the text may have reached the client."""
         if request.n != 1:
             raise ValueError("stream() draws one sample; use generate() for n > 1")
         params = self._params(request, _Call(0, 0, 1))
         params.pop("logprobs", None), params.pop("top_logprobs", None)
         started = time.perf_counter()
+        stops = [s for s in request.stop if s]
+        hold = max((len(s) for s in stops), default=1) - 1  # text that may begin a stop string waits
         parts: list[str] = []
+        sent = 0
         reason, usage = "unknown", None
+
+        def flush(final: bool) -> bool:
+            """Hand on what is settled; True once a stop string (beyond the server's 4) was hit."""
+            nonlocal sent
+            text, hit = truncate_at_stop("".join(parts), stops)
+            safe = len(text) if hit or final else len(text) - hold
+            if safe > sent:
+                on_text(text[sent:safe])
+                sent = safe
+            return hit
+
         try:
-            stream = self._client.chat.completions.create(
-                **params, stream=True, stream_options={"include_usage": True}
-            )
+            try:
+                stream = self._client.chat.completions.create(
+                    **params, stream=True, stream_options={"include_usage": True}
+                )
+            except openai.BadRequestError as err:  # an older server that knows no stream_options
+                if "stream_options" not in str(err):
+                    raise
+                stream = self._client.chat.completions.create(**params, stream=True)
             with stream:
                 for chunk in stream:
                     if cancelled():
@@ -307,9 +328,11 @@ class OpenAIModel:
                         delta = choice.delta.content if choice.delta is not None else None
                         if delta:
                             parts.append(delta)
-                            on_text(delta)
                         if choice.finish_reason:
                             reason = choice.finish_reason
+                    if flush(final=False):
+                        reason = "stop"
+                        break
         except openai.APIConnectionError as err:
             if _connect_failed(err):
                 raise UpstreamError(
@@ -326,7 +349,8 @@ class OpenAIModel:
             raise UpstreamError(
                 f"bad answer from the OpenAI-compatible server at {self.base_url}: {_one_line(str(err))}"
             ) from None
-        text = "".join(parts)
+        flush(final=True)
+        text = truncate_at_stop("".join(parts), stops)[0]
         if usage is not None and usage.completion_tokens is not None:
             prompt_tokens, completion_tokens = usage.prompt_tokens or 0, usage.completion_tokens
         else:

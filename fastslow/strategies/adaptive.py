@@ -5,8 +5,8 @@ and prefill). Their agreement (the majority's share, as self-consistency measure
 2022) is the confidence: at or above ``threshold`` the majority answer is returned and nothing else
 runs ("fast" path). Below it, the System-2 method ``slow`` (with ``slow_params``) answers instead
 ("slow" path), and the System-1 calls stay in the cost. With ``confidence=logprob`` System 1 is one
-greedy answer whose mean token log-probability is the confidence (backends that give log-probs:
-the transformers ones; otherwise the router escalates and says why).
+greedy answer whose mean token log-probability is the confidence, and ``threshold`` a log-probability
+(e.g. -0.3; a backend without log-probs makes the router escalate, and say why).
 
 The idea is the adaptive computation of System-2 work: a question the model answers the same way
 every time rarely gains from a chain of thought, a question it answers differently each time
@@ -54,6 +54,10 @@ class AdaptiveRouter(Strategy):
         if self.confidence not in CONFIDENCES:
             raise FastslowError(
                 f"auto: confidence must be one of {', '.join(CONFIDENCES)}, got {self.confidence!r}"
+            )
+        if self.confidence == "logprob" and self.threshold > 0:
+            raise FastslowError(
+                "auto: a mean log-probability is at most 0; give confidence=logprob a threshold <= 0, e.g. -0.3"
             )
         if self.slow == self.name:
             raise FastslowError("auto: the slow method cannot be auto itself")

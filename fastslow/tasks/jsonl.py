@@ -27,8 +27,11 @@ def answer_to_text(value: Any) -> str:
 
 def example_from_record(record: dict[str, Any], default_id: str, where: str) -> Example:
     """An Example from one JSON object; ``where`` ("line 3 of data.jsonl") prefixes any error."""
+    if "question" not in record and "prompt" in record:  # a prompt file (TPO's {"prompt": ...})
+        record = {**record, "question": record["prompt"]}
+        record.pop("prompt")
     if "question" not in record:
-        raise FastslowError(f'{where}: missing "question" (every line needs a "question" key)')
+        raise FastslowError(f'{where}: missing "question" (every line needs a "question" or "prompt" key)')
     question = record["question"]
     if not isinstance(question, str) or not question.strip():
         raise FastslowError(f'{where}: "question" must be a non-empty string, got {question!r}')

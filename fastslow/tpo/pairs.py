@@ -5,7 +5,10 @@ the prompt's K; the judges are ensembled (``mean``, or ``min``: the conservative
 policy that learns to exploit one judge, Coste et al. 2023); ``s = z(score) − ρ · z(length)``;
 chosen = argmax s, rejected = argmin s. An output whose thought/response split failed can only be
 rejected: it is never a candidate for chosen, and when there is one it is the rejected (its score is
-the lowest possible). Where every candidate has the same s there is no pair. ``choose_rho`` finds
+the lowest possible). A response some judge could not score (a malformed judge reply) is left out of
+the choice on both sides: the judge's failure says nothing of the response. Where the judges score
+every candidate alike there is no pair (length alone never makes one), nor where every candidate has
+the same s. ``choose_rho`` finds
 the smallest ρ in [0, 0.5] for which the chosen responses are on average no longer than the rejected.
 """
 
@@ -36,6 +39,11 @@ class Candidate:
     length: int
     parsed: bool = True
 
+    @property
+    def judged(self) -> bool:
+        """Parsed, and scored by every judge."""
+        return self.parsed and all(s is not None for s in self.scores)
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -45,18 +53,17 @@ class Pair:
 
 
 def combined_scores(candidates: list[Candidate], ensemble: str = "mean") -> list[float]:
-    """Each parsed candidate's ensembled z-score over the judges (−inf for a parse failure)."""
+    """Each judged candidate's ensembled z-score over the judges (−inf for a parse failure, NaN for a
+    response some judge could not score)."""
     if ensemble not in ("mean", "min"):
         raise ValueError(f"ensemble must be mean or min, got {ensemble!r}")
-    parsed = [i for i, c in enumerate(candidates) if c.parsed]
+    parsed = [i for i, c in enumerate(candidates) if c.judged]
     judges = len(candidates[0].scores) if candidates else 0
     per_judge = []
     for j in range(judges):
         raw = [candidates[i].scores[j] for i in parsed]
-        if any(r is None for r in raw):
-            raise ValueError(f"judge {j} left a parsed response unscored")
         per_judge.append(zscores([float(r) for r in raw]))  # type: ignore[arg-type]
-    out = [-math.inf] * len(candidates)
+    out = [-math.inf if not c.parsed else math.nan for c in candidates]
     for pos, i in enumerate(parsed):
         zs = [z[pos] for z in per_judge]
         out[i] = (sum(zs) / len(zs) if ensemble == "mean" else min(zs)) if zs else 0.0
@@ -67,7 +74,7 @@ def best_worst(candidates: list[Candidate], rho: float, ensemble: str = "mean") 
     """The length-controlled chosen/rejected pair of one prompt, or None (no parsed output, or every
     candidate tied)."""
     scores = combined_scores(candidates, ensemble)
-    parsed = [i for i, c in enumerate(candidates) if c.parsed]
+    parsed = [i for i, c in enumerate(candidates) if c.judged]
     if not parsed:
         return None
     lengths = zscores([float(candidates[i].length) for i in parsed])
@@ -76,6 +83,8 @@ def best_worst(candidates: list[Candidate], rho: float, ensemble: str = "mean") 
     failed = [i for i, c in enumerate(candidates) if not c.parsed]
     if failed:
         return Pair(chosen, failed[0], math.inf)
+    if len({scores[i] for i in parsed}) == 1:  # the judges tell none apart: no pair on length alone
+        return None
     rejected = min(parsed, key=lambda i: (s[i], i))
     if s[chosen] == s[rejected]:
         return None

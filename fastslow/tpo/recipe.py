@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fastslow.errors import FastslowError
-from fastslow.evaluate import TaskSource
+from fastslow.evaluate import TaskSource, train_and_test
 from fastslow.flags import arg, positive
 from fastslow.judges.specs import judge_names, load_judge, score_all
 from fastslow.models.base import Request
@@ -182,14 +182,12 @@ def judge(
 
 
 def candidates(sample_row: dict[str, Any], scores: dict[str, list[float | None]]) -> list[Candidate]:
-    """The K outputs of one prompt as pair candidates. A response a judge could not score (a
-    malformed judge reply) is treated like a failed split: it may only be rejected."""
-    out = []
-    for k, response in enumerate(sample_row["responses"]):
-        s = tuple(scores[name][k] for name in scores)
-        ok = response is not None and all(v is not None for v in s)
-        out.append(Candidate(scores=s if ok else tuple(None for _ in s), length=words(response), parsed=ok))
-    return out
+    """The K outputs of one prompt as pair candidates: a failed split may only be rejected; a
+    response a judge could not score (a malformed judge reply) takes no side (``pairs.py``)."""
+    return [
+        Candidate(tuple(scores[name][k] for name in scores), words(response), parsed=response is not None)
+        for k, response in enumerate(sample_row["responses"])
+    ]
 
 
 def make_pairs(
@@ -256,7 +254,7 @@ def heldout(
                 "thought": thought,
                 "response": response,
                 "answer": answer,
-                "score": task.score(answer, ex) if answer is not None and ex.answer is not None else 0.0,
+                "score": None if ex.answer is None else task.score(answer, ex) if answer is not None else 0.0,
                 "tokens": c.completion_tokens,
             }
         )
@@ -292,8 +290,9 @@ def win_rates(
 
 def heldout_row(label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
-    acc = mean([r["score"] for r in rows])
-    lo, hi = wilson_interval(acc * n, n)
+    scored = [r["score"] for r in rows if r["score"] is not None]
+    acc = mean(scored) if scored else None
+    lo, hi = wilson_interval(acc * len(scored), len(scored)) if scored else (None, None)
     return {
         "row": label,
         "accuracy": acc,
@@ -350,17 +349,21 @@ class Iteration:
         )
         pairs, rho, skipped = make_pairs(self.fmt, self.train_task, prompts, samples, scores, config)
         run.write_rows(self.file("pairs.jsonl"), pairs)
-        if not pairs:
-            raise FastslowError(
-                f"iteration {it}: no preference pair (every prompt's outputs tied or none parsed); "
-                "more --samples or a higher --temperature give the judges something to tell apart"
-            )
-        result = train_dpo(
-            base, pairs, config.train, run.path(self.folder), beta=config.beta,
-            loss_type=(config.loss_type,), export_to="model", seed=config.seed + it, progress=self.progress,
-        )  # fmt: skip
-        policy = open_model(f"hf:{run.path(self.file('model'))}", options)
         held = self.test_task.examples
+        if pairs:
+            result = train_dpo(
+                base, pairs, config.train, run.path(self.folder), beta=config.beta,
+                loss_type=(config.loss_type,), export_to="model", seed=config.seed + it, progress=self.progress,
+            )  # fmt: skip
+            training = {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds}
+            policy = open_model(f"hf:{run.path(self.file('model'))}", options)
+        else:  # every prompt's outputs tied or failed to parse: nothing to learn, the policy stays
+            training = None
+            print(
+                f"iteration {it}: no preference pair (every prompt's outputs tied or none parsed); "
+                "the policy is unchanged (more --samples or a higher --temperature give the judges "
+                "something to tell apart)"
+            )
         rows = heldout(
             run, self.file("heldout.jsonl"), policy, self.fmt, self.test_task, held, config.max_tokens
         )
@@ -373,13 +376,15 @@ class Iteration:
             "rho": rho,
             "train_parse_failure": mean([r is None for r in outputs]),
             "train_mean_score": {
-                n: mean([v for per in scores[n] for v in per if v is not None] or [float("nan")])
+                n: (lambda vs: mean(vs) if vs else None)(
+                    [v for per in scores[n] for v in per if v is not None]
+                )
                 for n in scores
             },
             "train_thought_words": mean([words(t) for s in samples for t in s["thoughts"]]),
             "train_response_words": mean([words(r) for r in outputs]),
             "win_rate_vs_seed": win_rates(self.judges, self.test_task, held, rows, seed_rows),
-            "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
+            "training": training,
         }
         run.write_json(self.file("stats.json"), stats)  # last: its presence marks the iteration done
         return stats, rows, policy
@@ -391,8 +396,7 @@ def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
     if config.limit is not None:
         raise FastslowError("fastslow tpo takes --prompts (per iteration) and --test-limit, not --limit")
     need = config.iterations * config.prompts
-    train = TaskSource.load_task(dataclasses.replace(config, split="train", limit=need))
-    test = TaskSource.load_task(dataclasses.replace(config, split="test", limit=config.test_limit))
+    train, test = train_and_test(config, need, config.test_limit)
     if len(train.examples) < need:
         raise FastslowError(
             f"{config.iterations} iterations x {config.prompts} prompts need {need} training prompts; "
@@ -420,7 +424,9 @@ def tpo(
         )
     fmt = thought_format(config.thought_prompt, config.response_marker, config.no_thought)
     train_task, test_task = load_prompts(config)
-    if "verifier" in config.judges and any(ex.answer is None for ex in train_task.examples):
+    if "verifier" in config.judges and any(
+        ex.answer is None for ex in [*train_task.examples, *test_task.examples]
+    ):
         raise FastslowError("--judge verifier needs reference answers; these prompts have none")
     seed_dir = local_folder(config.model, options, role="seed policy")
     extra = {"seed_weights": weights_digest(seed_dir), "thought_prompt_text": fmt.template}
@@ -462,7 +468,8 @@ def tpo(
             policy = policy or open_model(f"hf:{base}", options)
             step = Iteration(run, folder, it, config, fmt, judges, train_task, test_task, progress)
             stats, rows, policy = step.execute(policy, base, seed_rows, options)
-        base = run.path(f"{folder}/model")
+        if stats["training"] is not None:  # an iteration without pairs left the policy as it was
+            base = run.path(f"{folder}/model")
         iterations.append(stats)
         table.append({**heldout_row(f"iteration {it}", rows), "iteration": it})
 

@@ -14,6 +14,10 @@ def _pct(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
 
 
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
 def headers(summary: dict[str, Any]) -> list[str]:
     judges = summary["judges"]
     return [
@@ -37,13 +41,15 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
     for r in summary["rows"]:
         stats = by_iteration.get(r["iteration"]) if r["iteration"] else None
         lo, hi = r["ci95"]
+        accuracy = "n/a" if r["accuracy"] is None else f"{100 * r['accuracy']:.1f}%"
+        interval = "" if lo is None else f"{100 * lo:.0f}-{100 * hi:.0f}%"
         wins = [_pct(stats["win_rate_vs_seed"][j]) if stats else "" for j in judges]
-        scores = [f"{stats['train_mean_score'][j]:.2f}" if stats else "" for j in judges]
+        scores = [_num(stats["train_mean_score"][j]) if stats else "" for j in judges]
         out.append(
             [
                 r["row"],
-                f"{100 * r['accuracy']:.1f}%",
-                f"{100 * lo:.0f}-{100 * hi:.0f}%",
+                accuracy,
+                interval,
                 _pct(r["parse_failure"]),
                 f"{r['thought_words']:.0f}",
                 f"{r['response_words']:.0f}",
@@ -66,7 +72,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in summary["rows"] if r["row"] != "seed, direct"]
+    rows = [r for r in summary["rows"] if r["row"] != "seed, direct" and r["accuracy"] is not None]
     its = [r["iteration"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=110)
     acc = [100 * r["accuracy"] for r in rows]
@@ -74,7 +80,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     hi = [100 * r["ci95"][1] - a for a, r in zip(acc, rows)]
     axes[0].errorbar(its, acc, yerr=[lo, hi], fmt="o-", capsize=3, label="policy")
     direct = next((r for r in summary["rows"] if r["row"] == "seed, direct"), None)
-    if direct is not None:
+    if direct is not None and direct["accuracy"] is not None:
         axes[0].axhline(100 * direct["accuracy"], color="grey", ls="--", lw=1, label="seed, direct")
     axes[0].set_ylabel("held-out accuracy (%), 95% CI")
     axes[0].legend(fontsize=8)
@@ -104,7 +110,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
 def iteration_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     for s in summary["iterations"]:
-        t = s["training"]
+        t = s["training"] or {"steps": 0, "final_loss": "none (no pair: the policy was kept)"}
         lines.append(
             f"- iteration {s['iteration']}: {s['prompts']} prompts, {s['pairs']} pairs, "
             f"{s['skipped_prompts']} without a pair; sample parse failures {_pct(s['train_parse_failure'])}; "

@@ -56,6 +56,7 @@ def test_a_method_prefix_runs_the_strategy_and_usage_sums_every_internal_call(cl
     r = client.chat.completions.create(
         model="sc/embedded",
         messages=[{"role": "user", "content": QUESTION}],
+        seed=0,  # sc's own default seed: the same samples as the direct run below
         extra_body={"fastslow": {"params": {"k": 3, "max_tokens": 48}}},
     )
     trace = _trace(embedded, "sc", ["sc.k=3", "sc.max_tokens=48"])
@@ -74,6 +75,7 @@ def test_streaming_sends_the_final_stage_as_it_is_generated_then_usage_then_done
         model="embedded",
         messages=[{"role": "user", "content": QUESTION}],
         extra_body={"fastslow": {"method": "s2a", "params": {"max_tokens": 64, "rewrite_tokens": 48}}},
+        seed=0,
         stream=True,
         stream_options={"include_usage": True},
     )
@@ -146,6 +148,12 @@ GOOD = {"model": "embedded", "messages": [{"role": "user", "content": "Hi"}], "m
         (json.dumps({**GOOD, "temperature": 5}), 422, "less_than_equal"),
         (json.dumps({**GOOD, "fastslow": {"method": "nope"}}), 400, "unknown_method"),
         (
+            json.dumps({**GOOD, "fastslow": {"method": "sc", "params": {"bogus": 1}}, "stream": True}),
+            400,
+            "bad_request",
+        ),
+        (json.dumps({**GOOD, "stream_options": {"include_usage": True}}), 400, None),
+        (
             json.dumps({**GOOD, "messages": [{"role": "user", "content": "x" * 2_000_000}]}),
             413,
             "request_too_large",
@@ -157,7 +165,7 @@ def test_bad_requests_get_openai_style_errors_and_the_server_keeps_serving(serve
     r = httpx.post(f"{url}/chat/completions", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     error = r.json()["error"]
-    assert error["code"] == code and error["message"]
+    assert error["code"] == code and error["message"] and error["type"] == "invalid_request_error"
     assert httpx.post(f"{url}/chat/completions", json=GOOD, timeout=60).status_code == 200
 
 

@@ -32,6 +32,15 @@ def test_a_parse_failure_is_never_chosen_and_is_the_rejected():
 
 def test_all_equal_scores_make_no_pair():
     assert best_worst([Candidate((5.0,), 100), Candidate((5.0,), 100)], rho=0.3) is None
+    # Length alone never makes a pair: equal scores, different lengths, a length penalty.
+    assert best_worst([Candidate((1.0,), 10), Candidate((1.0,), 300)], rho=0.3) is None
+
+
+def test_a_response_a_judge_could_not_score_takes_no_side():
+    cands = [Candidate((None, 9.0), 10), Candidate((1.0, 3.0), 10), Candidate((0.0, 1.0), 10)]
+    pair = best_worst(cands, rho=0.0)
+    assert (pair.chosen, pair.rejected) == (1, 2)
+    assert best_worst([Candidate((None,), 10), Candidate((2.0,), 10)], rho=0.0) is None  # one judged: no pair
 
 
 def test_min_ensemble_is_the_conservative_one():
@@ -40,8 +49,7 @@ def test_min_ensemble_is_the_conservative_one():
     low = combined_scores(cands, "min")
     assert mean[0] == pytest.approx(mean[2]) and low[1] > low[0] and low[1] > low[2]
     assert combined_scores([Candidate((None,), 5, parsed=False)], "mean") == [-math.inf]
-    with pytest.raises(ValueError, match="unscored"):
-        combined_scores([Candidate((None,), 5)], "mean")
+    assert math.isnan(combined_scores([Candidate((None,), 5)], "mean")[0])  # unscored: no score
 
 
 def test_auto_rho_is_the_smallest_that_stops_favouring_length():

@@ -112,15 +112,15 @@ def test_ties_and_prompts_without_a_parsed_output_give_no_pair():
     assert pairs[0]["rejected"][0]["content"] == "no answer here"
 
 
-def test_a_response_the_judge_could_not_score_is_never_chosen():
+def test_a_response_the_judge_could_not_score_takes_no_side():
     task = load_task("arithmetic", limit=1, knobs={"steps": "1"})
     samples = _samples([["a. The answer is 1.", "b. The answer is 2.", "c. The answer is 3."]])
-    # The LLM judge's reply for the first was malformed (None): it may only be rejected.
+    # The LLM judge's reply for the first was malformed (None): it is neither chosen nor rejected.
     scores = {"verifier": [[1.0, 0.0, 1.0]], "llm-score:x": [[None, 3.0, 5.0]]}
     config = TPOConfig(task="arithmetic", length_penalty="0")
     pairs, _, _ = make_pairs(ThoughtFormat("answer"), task, task.examples, samples, scores, config)
     assert pairs[0]["chosen"][0]["content"] == "c. The answer is 3."
-    assert pairs[0]["rejected"][0]["content"] == "a. The answer is 1."
+    assert pairs[0]["rejected"][0]["content"] == "b. The answer is 2."
 
 
 def test_the_answer_format_splits_at_the_last_answer_sentence():
