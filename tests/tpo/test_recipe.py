@@ -152,3 +152,16 @@ def test_a_thought_prompt_file_needs_its_query_slot_and_response_marker(tmp_path
 def test_limit_is_refused_with_the_flags_tpo_takes():
     with pytest.raises(FastslowError, match="--prompts"):
         tpo(TPOConfig(task="arithmetic", limit=5), "unused", progress=False)
+
+
+def test_a_prompt_file_is_split_into_training_and_held_out_prompts_by_question(tmp_path):
+    from fastslow.tpo.recipe import load_prompts
+
+    data = tmp_path / "prompts.jsonl"
+    data.write_text(
+        "".join(json.dumps({"prompt": f"Write a haiku about the number {i}."}) + "\n" for i in range(60))
+    )
+    train, test = load_prompts(TPOConfig(data=str(data), iterations=2, prompts=10, test_limit=5))
+    assert len(train.examples) == 20 and len(test.examples) == 5
+    assert not {e.question for e in train.examples} & {e.question for e in test.examples}
+    assert train.examples[0].question.startswith("Write a haiku")
