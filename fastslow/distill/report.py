@@ -66,6 +66,12 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
         ax.annotate(r["row"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 4, 10, 40: not 4x10^0
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ticks = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000)
+    ax.set_xticks([t for t in ticks if min(xs) / 1.5 <= t <= max(xs) * 1.5])
     ax.set_xlabel("generated tokens per answer (log)")
     ax.set_ylabel("accuracy (%), 95% Wilson interval")
     ax.set_ylim(-3, 103)

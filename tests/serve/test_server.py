@@ -134,6 +134,11 @@ def test_models_health_and_the_request_log(server, client):
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert rows and all(r["question"] and r["latency_s"] > 0 for r in rows)
     assert {"method", "paths", "prompt_tokens", "completion_tokens", "reasoning_tokens"} <= set(rows[0])
+    # `fastslow eval --data LOG` replays the logged questions.
+    from fastslow.tasks.registry import load_task
+
+    replay = load_task(data=str(log))
+    assert [ex.question for ex in replay.examples] == [r["question"] for r in rows]
 
 
 GOOD = {"model": "embedded", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
