@@ -2,12 +2,12 @@
 to its upstream directly, side by side in one run.
 
 Upstream: llama.cpp's OpenAI-compatible server (llama-cpp-python) on the embedded GGUF, on loopback.
-Proxy: `fastslow serve`'s app (uvicorn, in this process's thread) in front of it, method `none`
-(the conversation passed through). ``--requests`` chat requests (short questions, ``--max-tokens``
-greedy tokens each) at ``--concurrency`` in flight, first straight to the upstream, then through the
-proxy, then straight again (the upstream warms up and the machine's load drifts: the direct
-latency is the mean of the two direct rounds). Reported: failures, p50/p95 latency of each, and the
-proxy's added latency at p50 (absolute and relative).
+Proxy: `fastslow serve --model openai:smollm2@UPSTREAM` in a process of its own, as a user runs it,
+method `none` (the conversation passed through). The load generator is this process (the async
+`openai` client). ``--requests`` chat requests (short questions, ``--max-tokens`` greedy tokens each)
+at ``--concurrency`` in flight: a warm-up round each way, then direct, proxy, direct (the machine's
+load drifts: the direct latency pools the two rounds around the proxy's). Reported: failures, p50 and
+p95 latency of each, and the proxy's added latency at p50 (absolute and relative).
 
     python benchmarks/bench_serve.py [--requests 200] [--concurrency 16] [--max-tokens 8]
 """
@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,11 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import openai  # noqa: E402
 
-from fastslow.models.openai_api import OpenAIModel  # noqa: E402
-from fastslow.serve.app import create_app  # noqa: E402
-from fastslow.serve.settings import ServerSettings  # noqa: E402
-from tests.llama_server import MODEL_ALIAS, run_llama_server  # noqa: E402
-from tests.serve.conftest import serving  # noqa: E402
+from tests.llama_server import MODEL_ALIAS, free_port, run_llama_server  # noqa: E402
 
 QUESTIONS = [f"What is {a} + {b}?" for a in range(1, 21) for b in range(1, 11)]
 
@@ -53,6 +52,7 @@ async def round_trip(url: str, n: int, concurrency: int, max_tokens: int) -> tup
                     messages=[{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
                     max_tokens=max_tokens,
                     temperature=0,
+                    seed=1,
                 )
                 assert r.choices[0].message.content is not None
                 latencies.append(time.perf_counter() - t0)
@@ -65,8 +65,33 @@ async def round_trip(url: str, n: int, concurrency: int, max_tokens: int) -> tup
     return latencies, failures
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+@contextlib.contextmanager
+def serve_process(upstream: str, concurrency: int):
+    """`fastslow serve` in front of ``upstream``, in its own process; yields its base URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "fastslow", "serve", "--model", f"openai:{MODEL_ALIAS}@{upstream}",
+           "--served-name", MODEL_ALIAS, "--port", str(port), "--max-concurrency", str(concurrency),
+           "--queue-timeout", "300"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("fastslow serve did not start") from None
+                time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
 def main() -> None:
@@ -76,24 +101,22 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=8)
     args = ap.parse_args()
     log = Path(tempfile.mkdtemp()) / "llama.log"
-    with run_llama_server(log) as upstream:
-        model = OpenAIModel(MODEL_ALIAS, upstream, concurrency=args.concurrency, max_retries=0, timeout=300)
-        settings = ServerSettings(
-            served_name=MODEL_ALIAS, max_concurrency=args.concurrency, queue_timeout=300
-        )
-        with serving(create_app(model, settings)) as proxy:
-            run = lambda url: asyncio.run(round_trip(url, args.requests, args.concurrency, args.max_tokens))  # noqa: E731
-            run(upstream)  # warm-up, not counted
-            d1, f1 = run(upstream)
-            p, fp = run(proxy)
-            d2, f2 = run(upstream)
+
+    def run(url: str) -> tuple[list[float], int]:
+        return asyncio.run(round_trip(url, args.requests, args.concurrency, args.max_tokens))
+
+    with run_llama_server(log) as upstream, serve_process(upstream, args.concurrency) as proxy:
+        run(upstream), run(proxy)  # warm-up rounds, not counted
+        d1, f1 = run(upstream)
+        p, fp = run(proxy)
+        d2, f2 = run(upstream)
     direct = d1 + d2
     print(
         f"{args.requests} requests a round, {args.concurrency} in flight, {args.max_tokens} greedy tokens each"
     )
     print(f"{'':<10}{'failures':>9}{'p50 s':>9}{'p95 s':>9}")
     print(
-        f"{'direct':<10}{f1 + f2:>9}{pct(direct, 50):>9.3f}{pct(direct, 95):>9.3f}   (two rounds, around the proxy's)"
+        f"{'direct':<10}{f1 + f2:>9}{pct(direct, 50):>9.3f}{pct(direct, 95):>9.3f}   (the rounds before and after)"
     )
     print(f"{'proxy':<10}{fp:>9}{pct(p, 50):>9.3f}{pct(p, 95):>9.3f}")
     added = pct(p, 50) - pct(direct, 50)

@@ -159,6 +159,12 @@ class OpenAIModel:
         requests = list(requests)
         if not requests:
             return []
+        if len(requests) == 1 and requests[0].n == 1:  # one call: no pool (the proxy's usual case)
+            return [
+                self._completion(
+                    requests[0], [self._run_call(requests[0], _Call(0, 0, 1), threading.Event())]
+                )
+            ]
         results: list[list[_Result]] = [[] for _ in requests]
         abort = threading.Event()
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="fastslow-openai")
