@@ -5,9 +5,10 @@ Upstream: llama.cpp's OpenAI-compatible server (llama-cpp-python) on the embedde
 Proxy: `fastslow serve --model openai:smollm2@UPSTREAM` in a process of its own, as a user runs it,
 method `none` (the conversation passed through). The load generator is this process (the async
 `openai` client). ``--requests`` chat requests (short questions, ``--max-tokens`` greedy tokens each)
-at ``--concurrency`` in flight: a warm-up round each way, then direct, proxy, direct (the machine's
-load drifts: the direct latency pools the two rounds around the proxy's). Reported: failures, p50 and
-p95 latency of each, and the proxy's added latency at p50 (absolute and relative).
+at ``--concurrency`` in flight, then ``--sequential`` requests one at a time (no queue at the
+upstream: the proxy's own cost alone): a warm-up round each way, then direct, proxy, direct, proxy,
+direct (the machine's load drifts; the spread of the direct rounds shows how much). Reported:
+failures, p50 and p95 of every round, and the proxy's added latency at the pooled p50.
 
     python benchmarks/bench_serve.py [--requests 200] [--concurrency 16] [--max-tokens 8]
 """
@@ -99,28 +100,28 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--max-tokens", type=int, default=8)
+    ap.add_argument("--sequential", type=int, default=50, help="requests of the one-at-a-time rounds")
     args = ap.parse_args()
     log = Path(tempfile.mkdtemp()) / "llama.log"
 
-    def run(url: str) -> tuple[list[float], int]:
-        return asyncio.run(round_trip(url, args.requests, args.concurrency, args.max_tokens))
-
     with run_llama_server(log) as upstream, serve_process(upstream, args.concurrency) as proxy:
-        run(upstream), run(proxy)  # warm-up rounds, not counted
-        d1, f1 = run(upstream)
-        p, fp = run(proxy)
-        d2, f2 = run(upstream)
-    direct = d1 + d2
-    print(
-        f"{args.requests} requests a round, {args.concurrency} in flight, {args.max_tokens} greedy tokens each"
-    )
-    print(f"{'':<10}{'failures':>9}{'p50 s':>9}{'p95 s':>9}")
-    print(
-        f"{'direct':<10}{f1 + f2:>9}{pct(direct, 50):>9.3f}{pct(direct, 95):>9.3f}   (the rounds before and after)"
-    )
-    print(f"{'proxy':<10}{fp:>9}{pct(p, 50):>9.3f}{pct(p, 95):>9.3f}")
-    added = pct(p, 50) - pct(direct, 50)
-    print(f"added at p50: {1000 * added:.1f} ms ({100 * added / pct(direct, 50):+.1f}%)")
+        for concurrency, n in ((args.concurrency, args.requests), (1, args.sequential)):
+            run = lambda url: asyncio.run(round_trip(url, n, concurrency, args.max_tokens))  # noqa: E731
+            run(upstream), run(proxy)  # warm-up rounds, not counted
+            rounds = [("direct", *run(upstream)), ("proxy", *run(proxy)), ("direct", *run(upstream)),
+                      ("proxy", *run(proxy)), ("direct", *run(upstream))]  # fmt: skip
+            print(f"\n{n} requests a round, {concurrency} in flight, {args.max_tokens} greedy tokens each")
+            print(f"{'round':<10}{'failures':>9}{'p50 s':>9}{'p95 s':>9}")
+            for name, lat, fails in rounds:
+                print(f"{name:<10}{fails:>9}{pct(lat, 50):>9.3f}{pct(lat, 95):>9.3f}")
+            direct = [x for name, lat, _ in rounds if name == "direct" for x in lat]
+            proxied = [x for name, lat, _ in rounds if name == "proxy" for x in lat]
+            spread = [pct(lat, 50) for name, lat, _ in rounds if name == "direct"]
+            added = pct(proxied, 50) - pct(direct, 50)
+            print(
+                f"pooled p50: direct {pct(direct, 50):.3f} s, proxy {pct(proxied, 50):.3f} s; added {1000 * added:.1f} ms "
+                f"({100 * added / pct(direct, 50):+.1f}%); the direct rounds' p50 spread {1000 * (max(spread) - min(spread)):.1f} ms"
+            )
 
 
 if __name__ == "__main__":
