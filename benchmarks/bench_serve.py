@@ -106,7 +106,7 @@ def main() -> None:
 
     with run_llama_server(log) as upstream, serve_process(upstream, args.concurrency) as proxy:
         for concurrency, n in ((args.concurrency, args.requests), (1, args.sequential)):
-            run = lambda url: asyncio.run(round_trip(url, n, concurrency, args.max_tokens))  # noqa: E731
+            run = lambda url, n=n, c=concurrency: asyncio.run(round_trip(url, n, c, args.max_tokens))  # noqa: E731
             run(upstream), run(proxy)  # warm-up rounds, not counted
             rounds = [("direct", *run(upstream)), ("proxy", *run(proxy)), ("direct", *run(upstream)),
                       ("proxy", *run(proxy)), ("direct", *run(upstream))]  # fmt: skip
