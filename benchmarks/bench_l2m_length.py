@@ -74,6 +74,9 @@ def main() -> None:
     ap.add_argument("--figure", default="benchmarks/l2m-length.png")
     ap.add_argument("--cache", default=None)
     ap.add_argument("--batch-size", type=int, default=128)
+    # All the questions of a length in one step: every method's requests fill the decode batch
+    # (chunks of 16 decoded 16 rows at a time where 128 fit).
+    ap.add_argument("--chunk", type=int, default=64, help="questions whose requests are batched together")
     args = ap.parse_args()
 
     model = open_model(args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size))
@@ -87,6 +90,7 @@ def main() -> None:
             knobs={"words": str(words)},
             limit=args.limit,
             params=params(words),
+            chunk=args.chunk,
         )
         print(f"== {words} words -> {out}", flush=True)
         results[words] = evaluate(config, out, model=model)

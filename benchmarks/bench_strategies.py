@@ -88,6 +88,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="embedded")
     ap.add_argument("--limit", type=int, default=30)
+    ap.add_argument("--chunk", type=int, default=32, help="questions whose requests are batched together")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default="runs/strategies")
@@ -104,7 +105,9 @@ def main() -> None:
     summaries = {}
     for task in args.tasks.split(","):
         out = Path(args.out) / f"{args.model}-{task}"
-        config = EvalConfig(methods=methods, model=args.model, task=task, limit=args.limit, params=PARAMS)
+        config = EvalConfig(
+            methods=methods, model=args.model, task=task, limit=args.limit, params=PARAMS, chunk=args.chunk
+        )
         print(f"== {args.model} on {task} -> {out}", flush=True)
         summaries[task] = evaluate(config, out, model=model)
         render(out)
