@@ -67,6 +67,11 @@ def test_pairs_keep_the_thoughts_and_a_failed_split_is_only_ever_rejected(tmp_pa
     assert "iteration 1" in rows and summary["iterations"][0]["train_parse_failure"] == 0.25
     assert (out / "model" / "config.json").is_file()  # loads as hf:OUT/model
     assert (out / "report.md").is_file() and (out / "plots" / "tpo.png").is_file()
+    from fastslow.cli import main
+
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0  # `fastslow report` re-renders a TPO run
+    assert "iteration 1" in (out / "report.md").read_text()
     # Run again: every stage resumes without a call to the policy; the finished iteration is read
     # back, not trained or exported again.
     exported = (out / "iter-1" / "model" / "model.safetensors").stat().st_mtime_ns
