@@ -103,10 +103,12 @@ def main() -> None:
     args.figure = args.figure or f"benchmarks/strategies-{args.model}.png"
     model = open_model(args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size))
     summaries = {}
+    # The per-method caps of the methods chosen (a METHOD.KEY for a method not run is an error).
+    params = [p for p in PARAMS if "." not in p.partition("=")[0] or p.partition(".")[0] in methods]
     for task in args.tasks.split(","):
         out = Path(args.out) / f"{args.model}-{task}"
         config = EvalConfig(
-            methods=methods, model=args.model, task=task, limit=args.limit, params=PARAMS, chunk=args.chunk
+            methods=methods, model=args.model, task=task, limit=args.limit, params=params, chunk=args.chunk
         )
         print(f"== {args.model} on {task} -> {out}", flush=True)
         summaries[task] = evaluate(config, out, model=model)
