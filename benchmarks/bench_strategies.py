@@ -60,7 +60,10 @@ def plot_panels(summaries: dict[str, dict], path: Path, model: str) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    fig, axes = plt.subplots(1, len(summaries), figsize=(4.2 * len(summaries), 4.4), dpi=110, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(summaries), figsize=(4.2 * len(summaries), 4.4), dpi=110, sharey=True, squeeze=False
+    )
+    axes = axes[0]
     for ax, (task, s) in zip(axes, summaries.items()):
         names = list(s["methods"])
         xs = [s["methods"][n]["completion_tokens"] for n in names]
