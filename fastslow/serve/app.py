@@ -82,6 +82,10 @@ def plan_for(req: ChatRequest, messages: list[dict[str, str]], settings: ServerS
         raise HTTPError(
             400, "fastslow.params need a method", "invalid_request_error", None, "fastslow.params"
         )
+    field = req.unsupported()
+    if field is not None:
+        raise HTTPError(400, f"{field} is not supported by this proxy (it would be ignored, not applied)",
+                        "invalid_request_error", "unsupported_parameter", field)  # fmt: skip
     if req.stream_options is not None and not req.stream:
         raise HTTPError(400, "stream_options is only allowed with stream=true", "invalid_request_error",
                         None, "stream_options")  # fmt: skip
@@ -274,12 +278,16 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
             ]
             outcomes = await asyncio.wait_for(asyncio.gather(*runs), settings.request_timeout)
         except asyncio.TimeoutError:
-            raise HTTPError(
-                504, f"no answer within {settings.request_timeout:g} s", "server_error", "timeout"
-            ) from None
+            message = f"no answer within {settings.request_timeout:g} s"
+            _log_failure(req, plan, messages, 504, message, started)
+            raise HTTPError(504, message, "server_error", "timeout") from None
         except (FastslowError, UpstreamError) as exc:
             status, kind = _status(exc)
+            _log_failure(req, plan, messages, status, str(exc), started)
             raise HTTPError(status, str(exc), kind) from None
+        except Exception as exc:
+            _log_failure(req, plan, messages, 500, str(exc), started)
+            raise
         finally:
             cancel.set()  # whatever ended the request, its other choices stop too
             release()
@@ -360,11 +368,9 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
                         queue.get(), max(0.0, deadline - time.perf_counter())
                     )
                 except asyncio.TimeoutError:
-                    yield sse(
-                        error_body(
-                            f"no answer within {settings.request_timeout:g} s", "server_error", "timeout"
-                        )
-                    )
+                    message = f"no answer within {settings.request_timeout:g} s"
+                    _log_failure(req, plan, messages, 504, message, started)
+                    yield sse(error_body(message, "server_error", "timeout"))
                     return
                 if kind == "content":
                     yield chunk(i, {"content": value})
@@ -372,6 +378,7 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
                     yield chunk(i, {"reasoning_content": value})
                 elif kind == "error":
                     status, type_ = _status(value)
+                    _log_failure(req, plan, messages, status, str(value), started)
                     yield sse(error_body(str(value), type_, str(status)))
                     return
                 else:
@@ -403,6 +410,22 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
             "reasoning_tokens": usage["completion_tokens_details"]["reasoning_tokens"],
             "latency_s": round(time.perf_counter() - started, 3),
             "stream": req.stream,
+            "status": 200,
+        })  # fmt: skip
+
+    def _log_failure(
+        req: ChatRequest, plan: Plan, messages: list[dict[str, str]], status: int, error: str, started: float
+    ) -> None:
+        """A request that was accepted but got no answer: logged with its status and error, no usage."""
+        log({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "model": req.model,
+            "method": plan.method,
+            "question": messages[-1]["content"],
+            "latency_s": round(time.perf_counter() - started, 3),
+            "stream": req.stream,
+            "status": status,
+            "error": error,
         })  # fmt: skip
 
     return _Guard(app, settings)

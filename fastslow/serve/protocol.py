@@ -1,7 +1,9 @@
 """The OpenAI chat-completions wire format: the request fastslow reads, the bodies it writes.
 
-Requests are parsed with pydantic (FastAPI's own), unknown fields allowed and ignored as OpenAI
-does. Responses are plain dicts shaped like OpenAI's: a ``chat.completion`` object, the
+Requests are parsed with pydantic (FastAPI's own); unknown fields are allowed and ignored as OpenAI
+does, except the ones that would change the answer and that the proxy cannot honour (tools,
+``response_format``, ``logprobs``, penalties, ...: ``ChatRequest.unsupported``), which are refused
+with a 400 rather than dropped. Responses are plain dicts shaped like OpenAI's: a ``chat.completion`` object, the
 ``chat.completion.chunk`` objects of a stream, and the error body ``{"error": {"message", "type",
 "param", "code"}}``.
 """
@@ -77,6 +79,29 @@ class ChatRequest(BaseModel):
         if len(stops) > 4:
             raise ValueError("at most 4 stop sequences")
         return stops
+
+    def unsupported(self) -> str | None:
+        """The first field set that this proxy cannot honour (it would be dropped silently, and an
+        answer that ignored it could pass for one that followed it), or None."""
+        extra = self.model_extra or {}
+        for key in ("tools", "functions", "logit_bias", "audio", "prediction"):
+            if extra.get(key):
+                return key
+        if extra.get("tool_choice") not in (None, "none", "auto"):
+            return "tool_choice"
+        if extra.get("function_call") not in (None, "none", "auto"):
+            return "function_call"
+        fmt = extra.get("response_format")
+        if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+            return "response_format"
+        if extra.get("logprobs") or extra.get("top_logprobs"):
+            return "logprobs" if extra.get("logprobs") else "top_logprobs"
+        for key in ("presence_penalty", "frequency_penalty"):
+            if extra.get(key) not in (None, 0, 0.0):
+                return key
+        if extra.get("modalities") not in (None, ["text"]):
+            return "modalities"
+        return None
 
     @property
     def token_limit(self) -> int | None:

@@ -4,7 +4,8 @@ Kojima et al. 2022 ("Large Language Models are Zero-Shot Reasoners", §3 and Tab
 answer with a second call that continues the reasoning with a trigger for the answer's kind
 ("Therefore, the answer (arabic numerals) is", "Therefore, among A through E, the answer is");
 Plan-and-Solve (Wang et al. 2023) does the same. We make that call only when the final text does
-not already say "The answer is X" (``answers.names_answer``), so a model that follows the answer
+not already say "The answer is X" (``answers.names_answer``) with an answer that can be read (on a
+choice task, one that names an option), so a model that follows the answer
 instruction pays nothing, and a method is never scored wrong for leaving out the marker while
 another method got a second chance. The call is one more model call, counted in the trace's cost
 like any other.
@@ -69,9 +70,16 @@ def finish_many(
 ) -> Generator[list[Request], list[Completion], list[Finished]]:
     """The answers of several final texts, each ``(messages, text)`` where ``text`` is the whole
     assistant turn (prefill included) that answered ``messages``. Texts that name no answer get the
-    extraction call (all in one batch) unless ``enabled`` is off."""
+    extraction call (all in one batch) unless ``enabled`` is off; so do texts whose marked answer
+    cannot be read (an answer naming none of a choice task's options)."""
     done = [Finished(text, task.extract(text, example)) for _, text in items]
-    todo = [i for i, (_, text) in enumerate(items) if enabled and not names_answer(text)]
+    # The call is made when the text has no marker, or has one but no answer can be read from it
+    # ("The answer is the coin is not tails up." for yes/no names no option).
+    todo = [
+        i
+        for i, (_, text) in enumerate(items)
+        if enabled and (not names_answer(text) or done[i].answer is None)
+    ]
     if not todo:
         return done
     trigger = answer_trigger(task, example)

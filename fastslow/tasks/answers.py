@@ -265,8 +265,9 @@ def _choice_from_candidate(candidate: str, choices: list[str] | None, letters: b
         index = _letter_index(m.group(1), choices) if m else None
         if index is not None:
             return choices[index]
-    mentioned = _last_option_mentioned(candidate, choices)
-    return mentioned if mentioned is not None else (candidate or None)
+    # An answer that names no option is no answer: "The coin is not tails up." for yes/no is
+    # unanswered (the strategy may ask again with the extraction call), never a wrong option.
+    return _last_option_mentioned(candidate, choices)
 
 
 def _interpret(candidate: str, kind: str, choices: list[str] | None, letters: bool = True) -> str | None:
@@ -309,7 +310,7 @@ def extract_answer(
 
     Returns a canonical number for ``"number"`` (``"1234"``, ``"-0.5"``, ``"3/4"``), the cleaned answer
     text for ``"text"``, and for ``"choice"`` the option's text exactly as in ``choices`` (when the
-    answer maps to one; otherwise the cleaned answer). See the module docstring for the order tried.
+    answer maps to one; None when it names no option). See the module docstring for the order tried.
     ``letters``: whether the options were shown lettered (A, B, ...), so that a letter names one;
     when they were shown as words ("yes or no"), "A. The coin is tails up." is no option "A".
     """

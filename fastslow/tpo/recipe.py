@@ -103,6 +103,13 @@ class TPOConfig(TaskSource):
     beta: float = field(default=0.1, metadata=arg("DPO beta", parse=float))
     loss_type: str = field(default="sigmoid", metadata=arg("DPO loss as TRL names it"))
     test_limit: int = field(default=100, metadata=arg("held-out prompts evaluated", parse=positive))
+    baseline: str | None = field(
+        default=None,
+        metadata=arg(
+            "a finished --no-thought run of the same task and prompts (the paper's direct "
+            "baseline): its rows join this run's table and plot"
+        ),
+    )
     train: TrainConfig = field(
         default_factory=lambda: dataclasses.replace(TPO_TRAINING), metadata=arg("training")
     )
@@ -236,30 +243,44 @@ def heldout(
     task: Task,
     examples: list[Example],
     max_tokens: int,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Greedy answers to the held-out prompts, split and scored (``name``, written once)."""
-    if run.path(name).is_file():
-        rows = run.rows(name)
-        if len(rows) == len(examples):
-            return rows
-    requests = [Request(fmt.messages(ex, task), max_tokens=max_tokens) for ex in examples]
-    rows = []
-    for ex, c in zip(examples, model.generate(requests)):
-        thought, response = fmt.split(c.texts[0])
-        answer = task.extract(response, ex) if response is not None else None
-        rows.append(
-            {
-                "example_id": ex.id,
-                "output": c.texts[0],
-                "thought": thought,
-                "response": response,
-                "answer": answer,
-                "score": None if ex.answer is None else task.score(answer, ex) if answer is not None else 0.0,
-                "tokens": c.completion_tokens,
-            }
-        )
-    run.write_rows(name, rows)
-    return rows
+    """Greedy answers to the held-out prompts, split and scored (appended to ``name`` per batch,
+    so a killed run keeps what it had)."""
+    done = {r["example_id"]: r for r in run.rows(name)}
+    todo = [ex for ex in examples if ex.id not in done]
+    chunk = max(16, getattr(model, "batch_size", None) or 16)
+    bar = run.progress(len(examples), progress, desc=f"held-out ({Path(name).stem})")
+    bar.update(len(examples) - len(todo))
+    try:
+        for start in range(0, len(todo), chunk):
+            batch = todo[start : start + chunk]
+            requests = [Request(fmt.messages(ex, task), max_tokens=max_tokens) for ex in batch]
+            rows = []
+            for ex, c in zip(batch, model.generate(requests)):
+                thought, response = fmt.split(c.texts[0])
+                answer = task.extract(response, ex) if response is not None else None
+                rows.append(
+                    {
+                        "example_id": ex.id,
+                        "output": c.texts[0],
+                        "thought": thought,
+                        "response": response,
+                        "answer": answer,
+                        "score": None
+                        if ex.answer is None
+                        else task.score(answer, ex)
+                        if answer is not None
+                        else 0.0,
+                        "tokens": c.completion_tokens,
+                    }
+                )
+            run.append(name, rows)
+            done.update({r["example_id"]: r for r in rows})
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return [done[ex.id] for ex in examples]
 
 
 def win_rates(
@@ -365,7 +386,14 @@ class Iteration:
                 "something to tell apart)"
             )
         rows = heldout(
-            run, self.file("heldout.jsonl"), policy, self.fmt, self.test_task, held, config.max_tokens
+            run,
+            self.file("heldout.jsonl"),
+            policy,
+            self.fmt,
+            self.test_task,
+            held,
+            config.max_tokens,
+            self.progress,
         )
         outputs = [r for s in samples for r in s["responses"]]
         stats = {
@@ -405,6 +433,32 @@ def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
     return train, test
 
 
+def baseline_rows(config: TPOConfig, task: Task) -> list[dict[str, Any]]:
+    """The iteration rows of the ``--baseline`` run, checked to be a finished direct run of the
+    same task, prompts and held-out questions."""
+    from fastslow.runs import CONFIG_FILE
+
+    folder = Path(config.baseline)
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise FastslowError(f"--baseline {folder}: no summary.json there (not a finished tpo run)")
+    summary, saved = read_json(path), read_json(folder / CONFIG_FILE)
+    if saved.get("command") != "tpo" or summary.get("format") != "direct":
+        raise FastslowError(f"--baseline {folder}: not a `fastslow tpo --no-thought` run")
+    theirs = saved["tpo"]
+    same = ("task", "task_file", "data", "dataset", "knobs", "seed", "prompts", "test_limit", "model")
+    differ = [k for k in same if theirs.get(k) != getattr(config, k, None)]
+    if differ or summary.get("task") != task.name:
+        raise FastslowError(
+            f"--baseline {folder}: a run on other prompts (differs in: {', '.join(differ) or 'task'})"
+        )
+    return [
+        {**r, "row": f"direct baseline, {r['row']}", "baseline": True}
+        for r in summary["rows"]
+        if r["iteration"]
+    ]
+
+
 def tpo(
     config: TPOConfig,
     out: str | Path,
@@ -430,7 +484,8 @@ def tpo(
         raise FastslowError("--judge verifier needs reference answers; these prompts have none")
     seed_dir = local_folder(config.model, options, role="seed policy")
     extra = {"seed_weights": weights_digest(seed_dir), "thought_prompt_text": fmt.template}
-    check_run(out, "tpo", config, extra=extra)
+    check_run(out, "tpo", config, extra=extra, runtime_fields=("baseline",))
+    baseline = baseline_rows(config, train_task) if config.baseline else []
     judges = {name: load_judge(name, options) for name in config.judges}
     seed_model = seed_model or open_model(config.model, options)
     run = open_run(out, "tpo", config, model_id=model_identity(seed_model), extra=extra)
@@ -440,7 +495,14 @@ def tpo(
     # The seed, with and without the thought prompt (the paper's rows before training).
     thought_fmt = thought_format(config.thought_prompt, config.response_marker, False)
     seed_thought = heldout(
-        run, "heldout-seed-thought.jsonl", seed_model, thought_fmt, test_task, held, config.max_tokens
+        run,
+        "heldout-seed-thought.jsonl",
+        seed_model,
+        thought_fmt,
+        test_task,
+        held,
+        config.max_tokens,
+        progress,
     )
     seed_direct = heldout(
         run,
@@ -450,6 +512,7 @@ def tpo(
         test_task,
         held,
         config.max_tokens,
+        progress,
     )
     seed_rows = seed_direct if config.no_thought else seed_thought
     table = [
@@ -481,7 +544,7 @@ def tpo(
         "task": train_task.name,
         "format": fmt.name,
         "judges": list(config.judges),
-        "rows": table,
+        "rows": [*table, *baseline],
         "iterations": iterations,
         "wall_seconds": round(time.perf_counter() - t0, 1),
     }

@@ -39,7 +39,7 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
     judges = summary["judges"]
     out = []
     for r in summary["rows"]:
-        stats = by_iteration.get(r["iteration"]) if r["iteration"] else None
+        stats = by_iteration.get(r["iteration"]) if r["iteration"] and not r.get("baseline") else None
         lo, hi = r["ci95"]
         accuracy = "n/a" if r["accuracy"] is None else f"{100 * r['accuracy']:.1f}%"
         interval = "" if lo is None else f"{100 * lo:.0f}-{100 * hi:.0f}%"
@@ -72,14 +72,21 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in summary["rows"] if r["row"] != "seed, direct" and r["accuracy"] is not None]
-    its = [r["iteration"] for r in rows]
+    scored = [r for r in summary["rows"] if r["accuracy"] is not None]
+    direct = next((r for r in scored if r["row"] == "seed, direct"), None)
+    seed = "seed, direct" if summary["format"] == "direct" else "seed, thought prompt"
+    policy = [r for r in scored if (r["row"] == seed or r["iteration"]) and not r.get("baseline")]
+    baseline = [r for r in scored if r.get("baseline")]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=110)
-    acc = [100 * r["accuracy"] for r in rows]
-    lo = [a - 100 * r["ci95"][0] for a, r in zip(acc, rows)]
-    hi = [100 * r["ci95"][1] - a for a, r in zip(acc, rows)]
-    axes[0].errorbar(its, acc, yerr=[lo, hi], fmt="o-", capsize=3, label="policy")
-    direct = next((r for r in summary["rows"] if r["row"] == "seed, direct"), None)
+    curves = [(policy, "policy", "o-")]
+    if baseline and direct is not None:  # the direct baseline starts from the seed's direct answers
+        curves.append(([direct, *baseline], "direct baseline (--no-thought)", "s--"))
+    for rows, label, style in curves:
+        acc = [100 * r["accuracy"] for r in rows]
+        lo = [a - 100 * r["ci95"][0] for a, r in zip(acc, rows)]
+        hi = [100 * r["ci95"][1] - a for a, r in zip(acc, rows)]
+        its = [r["iteration"] for r in rows]
+        axes[0].errorbar(its, acc, yerr=[lo, hi], fmt=style, capsize=3, label=label)
     if direct is not None and direct["accuracy"] is not None:
         axes[0].axhline(100 * direct["accuracy"], color="grey", ls="--", lw=1, label="seed, direct")
     axes[0].set_ylabel("held-out accuracy (%), 95% CI")

@@ -138,17 +138,21 @@ def test_streamed_choices_carry_their_index_and_say_the_path():
     assert all(f.model_extra["fastslow"] == {"method": "auto", "path": "fast"} for f in finishes)
 
 
-def test_unknown_paths_and_faults_get_openai_error_bodies():
+def test_unknown_paths_and_faults_get_openai_error_bodies_and_failures_are_logged(tmp_path):
     class Broken(Scripted):
         def generate(self, requests):
             raise RuntimeError("boom")
 
-    with serving(create_app(Broken(), ServerSettings(served_name="m"))) as url:
+    log = tmp_path / "requests.jsonl"
+    with serving(create_app(Broken(), ServerSettings(served_name="m", log_requests=str(log)))) as url:
         missing = httpx.get(f"{url}/nothing")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
         fault = httpx.post(f"{url}/chat/completions", json={"model": "cot/m", "messages": ASK})
         assert fault.status_code == 500 and "boom" in fault.json()["error"]["message"]
         assert httpx.get(url.removesuffix("/v1") + "/health").status_code == 200
+    [row] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert row["status"] == 500 and row["error"] == "boom" and row["method"] == "cot"
+    assert row["question"] == ASK[0]["content"] and "completion_tokens" not in row
 
 
 def test_a_chunked_body_over_the_limit_is_413():
@@ -158,3 +162,18 @@ def test_a_chunked_body_over_the_limit_is_413():
         r = httpx.post(f"{url}/chat/completions", content=iter([body[:2000], body[2000:]]),
                        headers={"content-type": "application/json"})  # fmt: skip
         assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+
+def test_client_defaults_pass_and_fields_that_change_the_answer_are_named():
+    from fastslow.serve.protocol import ChatRequest
+
+    def field(**kw):
+        return ChatRequest(model="m", messages=ASK, **kw).unsupported()
+
+    # What clients such as Open WebUI send by default is no request to do anything.
+    assert field(presence_penalty=0, frequency_penalty=0.0, tool_choice="none", logprobs=False) is None
+    assert field(response_format={"type": "text"}, modalities=["text"], tools=[]) is None
+    assert field(response_format={"type": "json_schema", "json_schema": {}}) == "response_format"
+    assert field(tool_choice="required") == "tool_choice"
+    assert field(top_logprobs=3) == "top_logprobs"
+    assert field(frequency_penalty=0.5) == "frequency_penalty"

@@ -158,6 +158,14 @@ GOOD = {"model": "embedded", "messages": [{"role": "user", "content": "Hi"}], "m
             "bad_request",
         ),
         (json.dumps({**GOOD, "stream_options": {"include_usage": True}}), 400, None),
+        # Fields the proxy cannot honour are refused, never dropped silently.
+        (
+            json.dumps({**GOOD, "tools": [{"type": "function", "function": {"name": "f"}}]}),
+            400,
+            "unsupported_parameter",
+        ),
+        (json.dumps({**GOOD, "response_format": {"type": "json_object"}}), 400, "unsupported_parameter"),
+        (json.dumps({**GOOD, "logprobs": True}), 400, "unsupported_parameter"),
         (
             json.dumps({**GOOD, "messages": [{"role": "user", "content": "x" * 2_000_000}]}),
             413,

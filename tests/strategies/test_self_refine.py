@@ -151,6 +151,27 @@ def test_an_unmarked_last_version_gets_the_extraction_call_as_cot_does():
     assert without.answer == "4" and without.calls == 3  # the earlier version's answer, flagged
 
 
+def test_a_marked_answer_naming_no_option_gets_the_extraction_call():
+    # The plain embedded model's coin-flip failure: the rewrite restates a sentence after the
+    # marker, which names neither "yes" nor "no". It is unanswered, so the extraction call is made.
+    ex = Example(
+        id="c",
+        question="A coin is heads up. Ann flips the coin. Is the coin still heads up?",
+        answer="no",
+        choices=["yes", "no"],
+        meta={"choices_shown": True},
+    )
+    task = Task(name="coin", examples=[ex], kind="choice")
+    outs = [" The answer is yes.", "Ann flipped it.", " The answer is The coin is tails up.", " no"]
+    model = ScriptedModel(list(outs))
+    trace = SelfRefine(rounds=1).run(model, ex, task)
+    assert model.requests[-1].prefill.endswith("Therefore, the answer (yes or no) is")
+    assert trace.answer == "no" and trace.meta["extracted"] and trace.calls == 4
+    # Without the call the restated sentence is no answer, and the earlier version's is used.
+    without = SelfRefine(rounds=1, answer_call=False).run(ScriptedModel(outs[:3]), ex, task)
+    assert without.meta["answers"] == ["yes", None] and without.answer == "yes"
+
+
 def test_negative_rounds_are_an_error():
     with pytest.raises(FastslowError, match="rounds must be 0 or more"):
         SelfRefine(rounds=-1)

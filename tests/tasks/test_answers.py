@@ -154,8 +154,17 @@ def test_choice_sentence_starting_with_a_is_not_letter_a():
     assert extract_answer("A coin is heads up so the reply is no", "choice", ["yes", "no"]) == "no"
 
 
-def test_choice_answer_phrase_outside_options_is_returned_as_is():
-    assert extract_answer("The answer is Berlin.", "choice", CITIES) == "Berlin"
+def test_choice_answer_naming_no_option_is_no_answer():
+    # Unanswered (None), so the unanswered column counts it and a strategy may make the
+    # extraction call; a restated sentence is not a wrong option.
+    assert extract_answer("The answer is Berlin.", "choice", CITIES) is None
+    coin = "The coin was flipped once. The answer is The coin is not tails up."
+    assert extract_answer(coin, "choice", ["yes", "no"], letters=False) is None
+
+
+def test_choice_answer_naming_no_option_falls_back_to_an_option_in_the_text():
+    text = "So yes, it is still heads up. The answer is it is heads up."
+    assert extract_answer(text, "choice", ["yes", "no"], letters=False) == "yes"
 
 
 def test_choice_without_choices_returns_cleaned_answer():

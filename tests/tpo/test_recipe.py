@@ -88,6 +88,24 @@ def test_another_setting_on_resume_is_refused(tmp_path, tiny_model_dir):
         tpo(_config(tiny_model_dir, samples=3), out, progress=False, seed_model=_policy())
 
 
+def test_a_direct_baseline_run_joins_the_table_and_other_runs_are_refused(tmp_path, tiny_model_dir):
+    direct = tmp_path / "direct"
+    tpo(_config(tiny_model_dir, no_thought=True), direct, progress=False, seed_model=_policy())
+    out = tmp_path / "run"
+    summary = tpo(_config(tiny_model_dir, baseline=str(direct)), out, progress=False, seed_model=_policy())
+    rows = {r["row"]: r for r in summary["rows"]}
+    assert rows["direct baseline, iteration 1"]["baseline"] is True
+    assert "direct baseline, iteration 1" in (out / "report.md").read_text()
+    # The baseline is read at the end, so a finished run resumes with it added or changed.
+    with pytest.raises(FastslowError, match="not a `fastslow tpo --no-thought` run"):
+        tpo(_config(tiny_model_dir, baseline=str(out)), out, progress=False, seed_model=_policy())
+    with pytest.raises(FastslowError, match="differs in: prompts"):
+        tpo(_config(tiny_model_dir, prompts=2, baseline=str(direct)), tmp_path / "other",
+            progress=False, seed_model=_policy())  # fmt: skip
+    with pytest.raises(FastslowError, match="no summary.json"):
+        tpo(_config(tiny_model_dir, baseline=str(tmp_path)), out, progress=False, seed_model=_policy())
+
+
 def _samples(responses_per_prompt):
     fmt = ThoughtFormat("answer")
     rows = []
