@@ -39,9 +39,24 @@ from fastslow.tpo.formats import ThoughtFormat, thought_format
 from fastslow.tpo.pairs import RHO_GRID, Candidate, best_worst, choose_rho
 from fastslow.training.config import TrainConfig
 
-# A few hundred pairs an iteration on a CPU: one pass, a LoRA at a DPO-sized learning rate.
+# Tens of pairs an iteration on a CPU. Measured on embedded-reasoner/arithmetic (RESULTS.md): one
+# pass at 5e-5, a full fine-tune's DPO rate, left a LoRA where it was (7 steps, 81 of 100 held-out
+# answers unchanged); a LoRA wants about ten times a full model's rate, and two passes. Responses
+# past 256 tokens are runaways (rejected ones): truncating them halves a step's cost.
 # Each iteration trains from the last one's merged policy, so LoRA runs export merged folders.
-TPO_TRAINING = TrainConfig(epochs=1, lr=5e-5, batch_size=8, max_length=512, save_steps=10, export="merged")
+TPO_TRAINING = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_length=256, save_steps=10, export="merged")
+
+# TRL 1.16's DPO losses (``DPOConfig.loss_type``); several combine with equal weights.
+DPO_LOSSES = ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+              "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm")  # fmt: skip
+
+
+def _losses(text: str) -> str:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DPO_LOSSES]
+    if not names or unknown:
+        raise ValueError(f"{', '.join(unknown) or 'nothing'}: not a DPO loss; one of {', '.join(DPO_LOSSES)}")
+    return ",".join(names)
 
 
 def _rho(text: str) -> str:
@@ -101,7 +116,14 @@ class TPOConfig(TaskSource):
         ),
     )
     beta: float = field(default=0.1, metadata=arg("DPO beta", parse=float))
-    loss_type: str = field(default="sigmoid", metadata=arg("DPO loss as TRL names it"))
+    loss_type: str = field(
+        default="sigmoid",
+        metadata=arg(
+            "DPO loss as TRL names it (sigmoid: the paper's), or several joined by commas: "
+            "sigmoid,sft adds the chosen output's NLL (Pang et al. 2024 found DPO needs it on math)",
+            parse=_losses,
+        ),
+    )
     test_limit: int = field(default=100, metadata=arg("held-out prompts evaluated", parse=positive))
     baseline: str | None = field(
         default=None,
@@ -374,7 +396,7 @@ class Iteration:
         if pairs:
             result = train_dpo(
                 base, pairs, config.train, run.path(self.folder), beta=config.beta,
-                loss_type=(config.loss_type,), export_to="model", seed=config.seed + it, progress=self.progress,
+                loss_type=tuple(config.loss_type.split(",")), export_to="model", seed=config.seed + it, progress=self.progress,
             )  # fmt: skip
             training = {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds}
             policy = open_model(f"hf:{run.path(self.file('model'))}", options)

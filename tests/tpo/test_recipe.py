@@ -188,3 +188,11 @@ def test_a_prompt_file_is_split_into_training_and_held_out_prompts_by_question(t
     assert len(train.examples) == 20 and len(test.examples) == 5
     assert not {e.question for e in train.examples} & {e.question for e in test.examples}
     assert train.examples[0].question.startswith("Write a haiku")
+
+
+def test_loss_types_are_checked_before_a_run_and_may_combine():
+    from fastslow.tpo.recipe import _losses
+
+    assert _losses("sigmoid, sft") == "sigmoid,sft"
+    with pytest.raises(ValueError, match="bogus: not a DPO loss"):
+        _losses("sigmoid,bogus")
