@@ -74,12 +74,17 @@ def main() -> None:
     ap.add_argument("--figure", default="benchmarks/l2m-length.png")
     ap.add_argument("--cache", default=None)
     ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument(
+        "--dtype", default=None, help="float32 (default) or bfloat16 (2.3x faster where the CPU has BF16)"
+    )
     # All the questions of a length in one step: every method's requests fill the decode batch
     # (chunks of 16 decoded 16 rows at a time where 128 fit).
     ap.add_argument("--chunk", type=int, default=64, help="questions whose requests are batched together")
     args = ap.parse_args()
 
-    model = open_model(args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size))
+    model = open_model(
+        args.model, ModelOptions(cache=args.cache, batch_size=args.batch_size, dtype=args.dtype)
+    )
     results = {}
     for words in map(int, args.words.split(",")):
         out = Path(args.out) / f"{args.model}-words{words}"
