@@ -194,13 +194,13 @@ def cmd_distill(args: argparse.Namespace) -> None:
 def cmd_tpo(args: argparse.Namespace) -> None:
     from fastslow.models.options import ModelOptions
     from fastslow.tpo.recipe import TPOConfig, tpo
-    from fastslow.tpo.report import console_table, iteration_lines
+    from fastslow.tpo.report import baseline_line, console_table, iteration_lines
 
     config, output = from_flags(TPOConfig, args), from_flags(Output, args)
     summary = tpo(config, output.out, options=from_flags(ModelOptions, args), progress=not output.quiet)
     print(f"\n{summary['task']} · TPO, {summary['format']} prompt · held-out prompts, greedy")
     print(console_table(summary))
-    print("\n".join(["", *iteration_lines(summary)]))
+    print("\n".join(["", *baseline_line(summary), *iteration_lines(summary)]))
     print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
 
 

@@ -32,8 +32,8 @@ from fastslow.judges.specs import judge_names, load_judge, score_all
 from fastslow.models.base import Request
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, local_folder, open_model
-from fastslow.runs import Run, check_run, open_run, read_json
-from fastslow.stats import mean, wilson_interval
+from fastslow.runs import Run, check_run, open_run, read_json, read_rows
+from fastslow.stats import mean, paired_difference, wilson_interval
 from fastslow.tasks.base import Example, Task
 from fastslow.tpo.formats import ThoughtFormat, thought_format
 from fastslow.tpo.pairs import RHO_GRID, Candidate, best_worst, choose_rho
@@ -331,6 +331,16 @@ def win_rates(
     return rates
 
 
+def versus(rows: list[dict[str, Any]], seed_rows: list[dict[str, Any]]) -> list[float] | None:
+    """Held-out accuracy minus the seed's on the same prompts, with Newcombe's paired 95% interval
+    ([difference, low, high]); None without answers."""
+    seed = {r["example_id"]: r["score"] for r in seed_rows}
+    pairs = [(r["score"], seed[r["example_id"]]) for r in rows if r["score"] is not None]
+    if not pairs or any(s is None for _, s in pairs):
+        return None
+    return list(paired_difference([a for a, _ in pairs], [b for _, b in pairs]))
+
+
 def heldout_row(label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     scored = [r["score"] for r in rows if r["score"] is not None]
@@ -455,9 +465,9 @@ def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
     return train, test
 
 
-def baseline_rows(config: TPOConfig, task: Task) -> list[dict[str, Any]]:
+def baseline_rows(config: TPOConfig, task: Task) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The iteration rows of the ``--baseline`` run, checked to be a finished direct run of the
-    same task, prompts and held-out questions."""
+    same task, prompts and held-out questions, and its last policy's held-out answers."""
     from fastslow.runs import CONFIG_FILE
 
     folder = Path(config.baseline)
@@ -474,11 +484,14 @@ def baseline_rows(config: TPOConfig, task: Task) -> list[dict[str, Any]]:
         raise FastslowError(
             f"--baseline {folder}: a run on other prompts (differs in: {', '.join(differ) or 'task'})"
         )
-    return [
+    rows = [
         {**r, "row": f"direct baseline, {r['row']}", "baseline": True}
         for r in summary["rows"]
         if r["iteration"]
     ]
+    last = max((r["iteration"] for r in rows), default=0)
+    final = read_rows(folder / f"iter-{last}" / "heldout.jsonl") if last else []
+    return rows, final
 
 
 def tpo(
@@ -507,7 +520,7 @@ def tpo(
     seed_dir = local_folder(config.model, options, role="seed policy")
     extra = {"seed_weights": weights_digest(seed_dir), "thought_prompt_text": fmt.template}
     check_run(out, "tpo", config, extra=extra, runtime_fields=("baseline",))
-    baseline = baseline_rows(config, train_task) if config.baseline else []
+    baseline, baseline_final = baseline_rows(config, train_task) if config.baseline else ([], [])
     judges = {name: load_judge(name, options) for name in config.judges}
     seed_model = seed_model or open_model(config.model, options)
     run = open_run(out, "tpo", config, model_id=model_identity(seed_model), extra=extra)
@@ -556,7 +569,9 @@ def tpo(
         if stats["training"] is not None:  # an iteration without pairs left the policy as it was
             base = run.path(f"{folder}/model")
         iterations.append(stats)
-        table.append({**heldout_row(f"iteration {it}", rows), "iteration": it})
+        table.append(
+            {**heldout_row(f"iteration {it}", rows), "iteration": it, "vs_seed": versus(rows, seed_rows)}
+        )
 
     final = run.path("model")
     if final.exists():
@@ -567,6 +582,8 @@ def tpo(
         "format": fmt.name,
         "judges": list(config.judges),
         "rows": [*table, *baseline],
+        # The last policy against the direct baseline's last one, on the same held-out prompts.
+        "vs_baseline": versus(rows, baseline_final) if baseline_final and iterations else None,
         "iterations": iterations,
         "wall_seconds": round(time.perf_counter() - t0, 1),
     }

@@ -18,12 +18,30 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.2f}"
 
 
+def _difference(d: list[float] | None) -> str:
+    if not d:
+        return ""
+    diff, lo, hi = (100 * x for x in d)
+    return f"{diff:+.0f} [{lo:+.0f}, {hi:+.0f}]"
+
+
+def baseline_line(summary: dict[str, Any]) -> list[str]:
+    d = summary.get("vs_baseline")
+    if not d:
+        return []
+    return [
+        f"Last policy against the direct baseline's last policy, same held-out prompts: "
+        f"{_difference(d)} points (Newcombe's paired 95% interval)."
+    ]
+
+
 def headers(summary: dict[str, Any]) -> list[str]:
     judges = summary["judges"]
     return [
         "",
         "held-out acc.",
         "95% CI",
+        "vs seed (paired 95% CI)",
         "parse fail",
         "thought words",
         "response words",
@@ -50,6 +68,7 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
                 r["row"],
                 accuracy,
                 interval,
+                _difference(r.get("vs_seed")),
                 _pct(r["parse_failure"]),
                 f"{r['thought_words']:.0f}",
                 f"{r['response_words']:.0f}",
@@ -138,6 +157,8 @@ def render(run_dir: str | Path) -> Path:
         "Wu et al. 2024, 'Thinking LLMs': judges see only the responses; held-out prompts, greedy.",
         "",
         markdown_table(headers(summary), table_rows(summary)),
+        "",
+        *baseline_line(summary),
         "",
         "![TPO across iterations](plots/tpo.png)",
         "",

@@ -95,6 +95,11 @@ def test_a_direct_baseline_run_joins_the_table_and_other_runs_are_refused(tmp_pa
     summary = tpo(_config(tiny_model_dir, baseline=str(direct)), out, progress=False, seed_model=_policy())
     rows = {r["row"]: r for r in summary["rows"]}
     assert rows["direct baseline, iteration 1"]["baseline"] is True
+    # The trained policies are the tiny random model, right on no held-out prompt, where the scripted
+    # seed was right on all: -100 points against the seed, none against the baseline's policy.
+    diff, lo, hi = summary["vs_baseline"]
+    assert diff == 0 and lo <= 0 <= hi
+    assert rows["iteration 1"]["vs_seed"][0] == -1.0 and rows["iteration 1"]["vs_seed"][2] < 0
     assert "direct baseline, iteration 1" in (out / "report.md").read_text()
     # The baseline is read at the end, so a finished run resumes with it added or changed.
     with pytest.raises(FastslowError, match="not a `fastslow tpo --no-thought` run"):
