@@ -6,7 +6,9 @@ policy that learns to exploit one judge, Coste et al. 2023); ``s = z(score) − 
 chosen = argmax s, rejected = argmin s. An output whose thought/response split failed can only be
 rejected: it is never a candidate for chosen, and when there is one it is the rejected (its score is
 the lowest possible). A response some judge could not score (a malformed judge reply) is left out of
-the choice on both sides: the judge's failure says nothing of the response. Where the judges score
+the choice on both sides: the judge's failure says nothing of the response. A judge that scored none
+of a prompt's parsed responses sits that prompt out (a judge that never replies with a score would
+otherwise veto every pair). Where the judges score
 every candidate alike there is no pair (length alone never makes one), nor where every candidate has
 the same s. ``choose_rho`` finds
 the smallest ρ in [0, 0.5] for which the chosen responses are on average no longer than the rejected.
@@ -39,10 +41,15 @@ class Candidate:
     length: int
     parsed: bool = True
 
-    @property
-    def judged(self) -> bool:
-        """Parsed, and scored by every judge."""
-        return self.parsed and all(s is not None for s in self.scores)
+    def judged(self, judges: list[int]) -> bool:
+        """Parsed, and scored by every one of ``judges``."""
+        return self.parsed and all(self.scores[j] is not None for j in judges)
+
+
+def active_judges(candidates: list[Candidate]) -> list[int]:
+    """The judges that scored at least one of the parsed candidates (the others sit out)."""
+    judges = len(candidates[0].scores) if candidates else 0
+    return [j for j in range(judges) if any(c.parsed and c.scores[j] is not None for c in candidates)]
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,10 @@ def combined_scores(candidates: list[Candidate], ensemble: str = "mean") -> list
     response some judge could not score)."""
     if ensemble not in ("mean", "min"):
         raise ValueError(f"ensemble must be mean or min, got {ensemble!r}")
-    parsed = [i for i, c in enumerate(candidates) if c.judged]
-    judges = len(candidates[0].scores) if candidates else 0
+    judges = active_judges(candidates)
+    parsed = [i for i, c in enumerate(candidates) if c.judged(judges)] if judges else []
     per_judge = []
-    for j in range(judges):
+    for j in judges:
         raw = [candidates[i].scores[j] for i in parsed]
         per_judge.append(zscores([float(r) for r in raw]))  # type: ignore[arg-type]
     out = [-math.inf if not c.parsed else math.nan for c in candidates]
@@ -74,7 +81,8 @@ def best_worst(candidates: list[Candidate], rho: float, ensemble: str = "mean") 
     """The length-controlled chosen/rejected pair of one prompt, or None (no parsed output, or every
     candidate tied)."""
     scores = combined_scores(candidates, ensemble)
-    parsed = [i for i, c in enumerate(candidates) if c.judged]
+    judges = active_judges(candidates)
+    parsed = [i for i, c in enumerate(candidates) if c.judged(judges)] if judges else []
     if not parsed:
         return None
     lengths = zscores([float(candidates[i].length) for i in parsed])

@@ -441,6 +441,21 @@ class Iteration:
                 )
                 for n in scores
             },
+            # The share of parsed responses each judge could score (an LLM judge that cannot
+            # follow its rubric shows here, and sits out: pairs.py).
+            "judged_share": {
+                n: mean(
+                    [
+                        v is not None
+                        for row, per in zip(samples, scores[n])
+                        for v, r in zip(per, row["responses"])
+                        if r is not None
+                    ]
+                )
+                if any(r is not None for r in outputs)
+                else None
+                for n in scores
+            },
             "train_thought_words": mean([words(t) for s in samples for t in s["thoughts"]]),
             "train_response_words": mean([words(r) for r in outputs]),
             "win_rate_vs_seed": win_rates(self.judges, self.test_task, held, rows, seed_rows),

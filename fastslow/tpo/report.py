@@ -142,6 +142,10 @@ def iteration_lines(summary: dict[str, Any]) -> list[str]:
             f"{s['skipped_prompts']} without a pair; sample parse failures {_pct(s['train_parse_failure'])}; "
             f"thought {s['train_thought_words']:.0f} / response {s['train_response_words']:.0f} words; "
             f"rho {s['rho']:.2f}; DPO {t['steps']} steps, final loss {t['final_loss']}"
+            + "".join(
+                f"; {name} scored {_pct(share)} of the responses"
+                for name, share in (s.get("judged_share") or {}).items()
+            )
         )
     return lines
 

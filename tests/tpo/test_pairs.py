@@ -69,3 +69,11 @@ def test_auto_rho_is_the_smallest_that_stops_favouring_length():
     for r in smaller:  # and no smaller rho of the grid would do
         ls = [(c[best_worst(c, r).chosen].length, c[best_worst(c, r).rejected].length) for c in prompts]
         assert sum(a for a, _ in ls) > sum(b for _, b in ls)
+
+
+def test_a_judge_that_scored_none_of_a_prompt_sits_it_out_and_vetoes_nothing():
+    # The second judge never gave a score (a model that cannot judge): the first one decides alone.
+    cands = [Candidate((1.0, None), 10), Candidate((0.0, None), 10), Candidate((None, None), 9, parsed=False)]
+    assert best_worst(cands, rho=0.0) == Pair(0, 2, math.inf)
+    assert best_worst(cands[:2], rho=0.0).chosen == 0
+    assert combined_scores(cands[:2], "min") == [1.0, -1.0]

@@ -65,6 +65,7 @@ def test_pairs_keep_the_thoughts_and_a_failed_split_is_only_ever_rejected(tmp_pa
     assert rows["seed, thought prompt"]["accuracy"] == 1.0 and rows["seed, direct"]["accuracy"] == 1.0
     assert rows["seed, thought prompt"]["thought_words"] == 1.0  # "Adding."
     assert "iteration 1" in rows and summary["iterations"][0]["train_parse_failure"] == 0.25
+    assert summary["iterations"][0]["judged_share"] == {"verifier": 1.0}  # of the parsed responses
     assert (out / "model" / "config.json").is_file()  # loads as hf:OUT/model
     assert (out / "report.md").is_file() and (out / "plots" / "tpo.png").is_file()
     from fastslow.cli import main
