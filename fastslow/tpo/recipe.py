@@ -142,6 +142,33 @@ def words(text: str | None) -> int:
 
 
 # -- one iteration's stages ---------------------------------------------------------------------------
+def _in_chunks(
+    run: Run,
+    name: str,
+    examples: list[Example],
+    chunk: int,
+    progress: bool,
+    desc: str,
+    rows_for: Any,
+) -> list[dict[str, Any]]:
+    """The rows of ``examples`` in log ``name``: those missing are made ``chunk`` at a time by
+    ``rows_for(batch)`` and appended, so a killed run keeps every finished chunk."""
+    done = {r["example_id"]: r for r in run.rows(name)}
+    todo = [ex for ex in examples if ex.id not in done]
+    bar = run.progress(len(examples), progress, desc=desc)
+    bar.update(len(examples) - len(todo))
+    try:
+        for start in range(0, len(todo), chunk):
+            batch = todo[start : start + chunk]
+            rows = rows_for(batch)
+            run.append(name, rows)
+            done.update({r["example_id"]: r for r in rows})
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return [done[ex.id] for ex in examples]
+
+
 def sample(
     run: Run,
     name: str,
@@ -155,42 +182,34 @@ def sample(
     chunk: int = 16,
 ) -> list[dict[str, Any]]:
     """K outputs for every prompt (appended per chunk to ``name``), split into thought and response."""
-    done = {r["example_id"]: r for r in run.rows(name)}
-    todo = [ex for ex in examples if ex.id not in done]
-    bar = run.progress(len(examples), progress, desc="sample")
-    bar.update(len(examples) - len(todo))
-    try:
-        for start in range(0, len(todo), chunk):
-            batch = todo[start : start + chunk]
-            requests = [
-                Request(
-                    fmt.messages(ex, task),
-                    n=config.samples,
-                    max_tokens=config.max_tokens,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    seed=seed,
-                )
-                for ex in batch
-            ]
-            rows = []
-            for ex, c in zip(batch, policy.generate(requests)):
-                splits = [fmt.split(t) for t in c.texts]
-                rows.append(
-                    {
-                        "example_id": ex.id,
-                        "outputs": list(c.texts),
-                        "thoughts": [t for t, _ in splits],
-                        "responses": [r for _, r in splits],
-                        "tokens": list(c.sample_tokens or [0] * len(c.texts)),
-                    }
-                )
-            run.append(name, rows)
-            done.update({r["example_id"]: r for r in rows})
-            bar.update(len(batch))
-    finally:
-        bar.close()
-    return [done[ex.id] for ex in examples]
+
+    def rows_for(batch: list[Example]) -> list[dict[str, Any]]:
+        requests = [
+            Request(
+                fmt.messages(ex, task),
+                n=config.samples,
+                max_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                seed=seed,
+            )
+            for ex in batch
+        ]
+        rows = []
+        for ex, c in zip(batch, policy.generate(requests)):
+            splits = [fmt.split(t) for t in c.texts]
+            rows.append(
+                {
+                    "example_id": ex.id,
+                    "outputs": list(c.texts),
+                    "thoughts": [t for t, _ in splits],
+                    "responses": [r for _, r in splits],
+                    "tokens": list(c.sample_tokens or [0] * len(c.texts)),
+                }
+            )
+        return rows
+
+    return _in_chunks(run, name, examples, chunk, progress, "sample", rows_for)
 
 
 def judge(
@@ -269,40 +288,29 @@ def heldout(
 ) -> list[dict[str, Any]]:
     """Greedy answers to the held-out prompts, split and scored (appended to ``name`` per batch,
     so a killed run keeps what it had)."""
-    done = {r["example_id"]: r for r in run.rows(name)}
-    todo = [ex for ex in examples if ex.id not in done]
+
+    def rows_for(batch: list[Example]) -> list[dict[str, Any]]:
+        requests = [Request(fmt.messages(ex, task), max_tokens=max_tokens) for ex in batch]
+        rows = []
+        for ex, c in zip(batch, model.generate(requests)):
+            thought, response = fmt.split(c.texts[0])
+            answer = task.extract(response, ex) if response is not None else None
+            score = None if ex.answer is None else task.score(answer, ex) if answer is not None else 0.0
+            rows.append(
+                {
+                    "example_id": ex.id,
+                    "output": c.texts[0],
+                    "thought": thought,
+                    "response": response,
+                    "answer": answer,
+                    "score": score,
+                    "tokens": c.completion_tokens,
+                }
+            )
+        return rows
+
     chunk = max(16, getattr(model, "batch_size", None) or 16)
-    bar = run.progress(len(examples), progress, desc=f"held-out ({Path(name).stem})")
-    bar.update(len(examples) - len(todo))
-    try:
-        for start in range(0, len(todo), chunk):
-            batch = todo[start : start + chunk]
-            requests = [Request(fmt.messages(ex, task), max_tokens=max_tokens) for ex in batch]
-            rows = []
-            for ex, c in zip(batch, model.generate(requests)):
-                thought, response = fmt.split(c.texts[0])
-                answer = task.extract(response, ex) if response is not None else None
-                rows.append(
-                    {
-                        "example_id": ex.id,
-                        "output": c.texts[0],
-                        "thought": thought,
-                        "response": response,
-                        "answer": answer,
-                        "score": None
-                        if ex.answer is None
-                        else task.score(answer, ex)
-                        if answer is not None
-                        else 0.0,
-                        "tokens": c.completion_tokens,
-                    }
-                )
-            run.append(name, rows)
-            done.update({r["example_id"]: r for r in rows})
-            bar.update(len(batch))
-    finally:
-        bar.close()
-    return [done[ex.id] for ex in examples]
+    return _in_chunks(run, name, examples, chunk, progress, f"held-out ({Path(name).stem})", rows_for)
 
 
 def win_rates(
