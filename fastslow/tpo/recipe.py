@@ -546,7 +546,9 @@ def tpo(
     baseline, baseline_final = baseline_rows(config, train_task) if config.baseline else ([], [])
     judges = {name: load_judge(name, options) for name in config.judges}
     seed_model = seed_model or open_model(config.model, options)
-    run = open_run(out, "tpo", config, model_id=model_identity(seed_model), extra=extra)
+    run = open_run(
+        out, "tpo", config, model_id=model_identity(seed_model), extra=extra, runtime_fields=("baseline",)
+    )
     t0 = time.perf_counter()
     held = test_task.examples
 

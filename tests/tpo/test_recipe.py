@@ -102,7 +102,9 @@ def test_a_direct_baseline_run_joins_the_table_and_other_runs_are_refused(tmp_pa
     assert diff == 0 and lo <= 0 <= hi
     assert rows["iteration 1"]["vs_seed"][0] == -1.0 and rows["iteration 1"]["vs_seed"][2] < 0
     assert "direct baseline, iteration 1" in (out / "report.md").read_text()
-    # The baseline is read at the end, so a finished run resumes with it added or changed.
+    # The baseline is read at the end, so a finished run resumes with it added, changed or dropped.
+    again = tpo(_config(tiny_model_dir), out, progress=False, seed_model=_policy())
+    assert not any(r.get("baseline") for r in again["rows"]) and again["vs_baseline"] is None
     with pytest.raises(FastslowError, match="not a `fastslow tpo --no-thought` run"):
         tpo(_config(tiny_model_dir, baseline=str(out)), out, progress=False, seed_model=_policy())
     with pytest.raises(FastslowError, match="differs in: prompts"):
