@@ -395,21 +395,29 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
             cancel.set()  # a client gone mid-stream stops the upstream work
             release()
 
+    def _entry(
+        req: ChatRequest, plan: Plan, messages: list[dict[str, str]], started: float
+    ) -> dict[str, Any]:
+        """What every request-log row says: when, which model and method, the question, how long."""
+        return {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "model": req.model,
+            "method": plan.method,
+            "question": messages[-1]["content"],
+            "latency_s": round(time.perf_counter() - started, 3),
+            "stream": req.stream,
+        }
+
     def _log(
         req: ChatRequest, plan: Plan, messages: list[dict[str, str]], outcomes: list[Outcome], started: float
     ) -> None:
         usage = _usage(outcomes)
         log({
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "model": req.model,
-            "method": plan.method,
+            **_entry(req, plan, messages, started),
             "paths": [o.path for o in outcomes],
-            "question": messages[-1]["content"],
             "prompt_tokens": usage["prompt_tokens"],
             "completion_tokens": usage["completion_tokens"],
             "reasoning_tokens": usage["completion_tokens_details"]["reasoning_tokens"],
-            "latency_s": round(time.perf_counter() - started, 3),
-            "stream": req.stream,
             "status": 200,
         })  # fmt: skip
 
@@ -417,16 +425,7 @@ def create_app(model: Any, settings: ServerSettings) -> Any:
         req: ChatRequest, plan: Plan, messages: list[dict[str, str]], status: int, error: str, started: float
     ) -> None:
         """A request that was accepted but got no answer: logged with its status and error, no usage."""
-        log({
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "model": req.model,
-            "method": plan.method,
-            "question": messages[-1]["content"],
-            "latency_s": round(time.perf_counter() - started, 3),
-            "stream": req.stream,
-            "status": status,
-            "error": error,
-        })  # fmt: skip
+        log({**_entry(req, plan, messages, started), "status": status, "error": error})
 
     return _Guard(app, settings)
 

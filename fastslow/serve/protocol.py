@@ -3,9 +3,9 @@
 Requests are parsed with pydantic (FastAPI's own); unknown fields are allowed and ignored as OpenAI
 does, except the ones that would change the answer and that the proxy cannot honour (tools,
 ``response_format``, ``logprobs``, penalties, ...: ``ChatRequest.unsupported``), which are refused
-with a 400 rather than dropped. Responses are plain dicts shaped like OpenAI's: a ``chat.completion`` object, the
-``chat.completion.chunk`` objects of a stream, and the error body ``{"error": {"message", "type",
-"param", "code"}}``.
+with a 400 rather than dropped. Responses are plain dicts shaped like OpenAI's: a
+``chat.completion`` object, the ``chat.completion.chunk`` objects of a stream, and the error body
+``{"error": {"message", "type", "param", "code"}}``.
 """
 
 from __future__ import annotations

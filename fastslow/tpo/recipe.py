@@ -32,7 +32,7 @@ from fastslow.judges.specs import judge_names, load_judge, score_all
 from fastslow.models.base import Request
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, local_folder, open_model
-from fastslow.runs import Run, check_run, open_run, read_json, read_rows
+from fastslow.runs import CONFIG_FILE, Run, check_run, open_run, read_json, read_rows
 from fastslow.stats import mean, paired_difference, wilson_interval
 from fastslow.tasks.base import Example, Task
 from fastslow.tpo.formats import ThoughtFormat, thought_format
@@ -45,6 +45,9 @@ from fastslow.training.config import TrainConfig
 # past 256 tokens are runaways (rejected ones): truncating them halves a step's cost.
 # Each iteration trains from the last one's merged policy, so LoRA runs export merged folders.
 TPO_TRAINING = TrainConfig(epochs=2, lr=2e-4, batch_size=8, max_length=256, save_steps=10, export="merged")
+
+# Flags a finished run may be resumed with changed: they change no result (--baseline adds rows).
+RUNTIME_FIELDS = ("baseline",)
 
 # TRL 1.16's DPO losses (``DPOConfig.loss_type``); several combine with equal weights.
 DPO_LOSSES = ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
@@ -491,8 +494,6 @@ def load_prompts(config: TPOConfig) -> tuple[Task, Task]:
 def baseline_rows(config: TPOConfig, task: Task) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The iteration rows of the ``--baseline`` run, checked to be a finished direct run of the
     same task, prompts and held-out questions, and its last policy's held-out answers."""
-    from fastslow.runs import CONFIG_FILE
-
     folder = Path(config.baseline)
     path = folder / "summary.json"
     if not path.is_file():
@@ -542,12 +543,12 @@ def tpo(
         raise FastslowError("--judge verifier needs reference answers; these prompts have none")
     seed_dir = local_folder(config.model, options, role="seed policy")
     extra = {"seed_weights": weights_digest(seed_dir), "thought_prompt_text": fmt.template}
-    check_run(out, "tpo", config, extra=extra, runtime_fields=("baseline",))
+    check_run(out, "tpo", config, extra=extra, runtime_fields=RUNTIME_FIELDS)
     baseline, baseline_final = baseline_rows(config, train_task) if config.baseline else ([], [])
     judges = {name: load_judge(name, options) for name in config.judges}
     seed_model = seed_model or open_model(config.model, options)
     run = open_run(
-        out, "tpo", config, model_id=model_identity(seed_model), extra=extra, runtime_fields=("baseline",)
+        out, "tpo", config, model_id=model_identity(seed_model), extra=extra, runtime_fields=RUNTIME_FIELDS
     )
     t0 = time.perf_counter()
     held = test_task.examples
