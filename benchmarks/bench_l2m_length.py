@@ -75,7 +75,10 @@ def main() -> None:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument(
-        "--dtype", default=None, help="float32 (default) or bfloat16 (2.3x faster where the CPU has BF16)"
+        "--dtype",
+        default="float32",
+        choices=("float32", "bfloat16"),
+        help="bfloat16 is 2.3x faster where the CPU has BF16",
     )
     # All the questions of a length in one step: every method's requests fill the decode batch
     # (chunks of 16 decoded 16 rows at a time where 128 fit).
