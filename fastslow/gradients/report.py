@@ -105,6 +105,36 @@ def claim_line(claim: dict[str, Any]) -> str:
     return f"**{verdict}**: {claim['text']}{source}: {numbers}, p = {_f(claim['p'], 2)}; {n} questions."
 
 
+def claim_cell(claim: dict[str, Any] | None) -> str:
+    """One claim in a table cell: the verdict, the effect with its interval, p and the questions."""
+    if claim is None:
+        return "–"
+    verdict = claim["verdict"]
+    if "interval" not in claim:
+        return verdict
+    low, high = claim["interval"]
+    if claim["scale"] == "log_ratio":
+        numbers = f"{_f(math.exp(claim['effect']))} [{_f(math.exp(low))}, {_f(math.exp(high))}]"
+    elif claim["scale"] == "rd":
+        numbers = f"{_f(100 * claim['effect'], 2)} pts [{_f(100 * low, 2)}, {_f(100 * high, 2)}]"
+    else:
+        return f"{_f(claim['statistic'])} [{_f(low)}, {_f(high)}], n={claim['questions']}"
+    p = f", p {_f(claim['p'], 2)}" if "p" in claim else ""
+    return f"{verdict}: {numbers}{p}, n={claim['questions']}"
+
+
+def findings_table(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The findings of several runs side by side: one row a claim, one column a run (effects as
+    ratios, or points of mean |RD| above the noise floor, with 95% intervals)."""
+    keys: list[str] = []
+    for _, summary in runs:
+        keys += [k for k in summary.get("findings", {}).get("claims", {}) if k not in keys]
+    if not keys:
+        return []
+    rows = [[f"`{k}`", *(claim_cell(_claim(s, k)) for _, s in runs)] for k in keys]
+    return _table(["claim", *(label for label, _ in runs)], rows)
+
+
 def _claim_lines(summary: dict[str, Any], keys: list[str]) -> list[str]:
     return [claim_line(c) for k in keys if (c := _claim(summary, k)) is not None]
 
@@ -464,6 +494,15 @@ def overlay(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
             "affected than instruction-tuned ones):",
             "",
             *ratios,
+            "",
+        ]
+    table = findings_table(runs)
+    if table:
+        lines += [
+            "The findings side by side (each cell: verdict, effect with its 95% interval, p, questions; "
+            "the rule is each run's report's):",
+            "",
+            *table,
             "",
         ]
     lines += ["![overlay](plots/overlay.png)", ""]

@@ -151,3 +151,18 @@ def test_a_summary_from_before_the_findings_says_so():
         finding_padded(summary),
     ):
         assert "no intervals or verdicts" in text and "**reproduces**" not in text
+
+
+def test_overlay_sets_the_findings_of_each_run_side_by_side(tmp_path):
+    gap = _synthetic_summary({**SCALES, "padded": 1.0})
+    level = _synthetic_summary({**SCALES, "none": 1.0, "irrelevant_none": 1.0, "padded": 1.0}, seed=1)
+    for name, summary in (("gap", gap), ("level", level)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"command": "gradients"}))
+        (tmp_path / name / "summary.json").write_text(json.dumps(summary))
+    text = overlay([tmp_path / "gap", tmp_path / "level"], tmp_path / "cmp").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `fast_vs_slow.norm`"))
+    gap_cell, level_cell = row.strip("|").split("|")[1:3]
+    assert gap_cell.strip().startswith("reproduces: 2") and "p 0.0005" in gap_cell and "n=30" in gap_cell
+    assert level_cell.strip().startswith("does not reproduce: 1") and "[" in level_cell
+    assert "| `correct_vs_irrelevant.slow.shuffled` | reproduces: " in text and " pts [" in text
