@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -54,3 +55,14 @@ def paired_difference(
     delta = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
     return theta, max(-1.0, theta - delta), min(1.0, theta + eps)
+
+
+def difference_by_id(rows: list[dict[str, Any]], base_rows: list[dict[str, Any]]) -> list[float] | None:
+    """Accuracy of ``rows`` minus that of ``base_rows`` on the same questions (``example_id`` and a
+    0/1 ``score`` each, as eval traces hold them), with Newcombe's paired 95% interval:
+    ``[difference, low, high]``; None when a question has no score or the base lacks it."""
+    base = {r["example_id"]: r.get("score") for r in base_rows}
+    pairs = [(r["score"], base.get(r["example_id"])) for r in rows if r.get("score") is not None]
+    if not pairs or any(b is None for _, b in pairs):
+        return None
+    return list(paired_difference([a for a, _ in pairs], [b for _, b in pairs]))

@@ -38,3 +38,23 @@ def test_no_difference_brackets_zero_and_lengths_must_match():
     assert diff == 0 and lo < 0 < hi
     with pytest.raises(ValueError, match="equal lengths"):
         paired_difference([1, 0], [1])
+
+
+def test_difference_by_id_pairs_rows_by_question_not_by_position():
+    from fastslow.stats import difference_by_id
+
+    rows = [
+        {"example_id": "a", "score": 1.0},
+        {"example_id": "b", "score": 1.0},
+        {"example_id": "c", "score": 0.0},
+    ]
+    base = [
+        {"example_id": "c", "score": 0.0},
+        {"example_id": "b", "score": 0.0},
+        {"example_id": "a", "score": 1.0},
+    ]
+    d, lo, hi = difference_by_id(rows, base)
+    assert d == pytest.approx(1 / 3) and lo < d < hi
+    assert [d, lo, hi] == list(paired_difference([1, 1, 0], [1, 0, 0]))
+    assert difference_by_id(rows, base[:2]) is None  # a question the base lacks: no pairing
+    assert difference_by_id(rows, [{**r, "score": None} for r in base]) is None

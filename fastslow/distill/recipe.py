@@ -42,7 +42,7 @@ from fastslow.flags import arg, comma_list, param_field, positive
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, open_model
 from fastslow.runs import Run, check_run, open_run
-from fastslow.stats import mean, wilson_interval
+from fastslow.stats import difference_by_id, mean, wilson_interval
 from fastslow.tasks.base import Task
 from fastslow.training.config import TrainConfig
 
@@ -235,6 +235,7 @@ def distill(
         "teacher_calls_per_input": mean([o.calls for o in outputs]),
         "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
         "rows": table,
+        "differences": differences(run),
         "wall_seconds": round(time.perf_counter() - t0, 1),
     }
     run.write_json("summary.json", summary)
@@ -299,6 +300,16 @@ def evaluate_three(
             }
         )
     return table
+
+
+def differences(run: Run) -> dict[str, list[float] | None]:
+    """The distilled System 1 against System 1 and against the teacher on the same held-out
+    questions: ``[difference, low, high]`` with Newcombe's paired 95% interval (``stats``)."""
+    traces = {name: run.rows(f"eval/{name}/traces.jsonl") for name in ("system1", "teacher", "distilled")}
+    return {
+        f"{ROWS[2]} - {ROWS[0]}": difference_by_id(traces["distilled"], traces["system1"]),
+        f"{ROWS[2]} - {ROWS[1]}": difference_by_id(traces["distilled"], traces["teacher"]),
+    }
 
 
 __all__ = ["DistillConfig", "FILTERS", "distill", "load_inputs", "decide"]

@@ -34,6 +34,23 @@ def console_table(summary: dict[str, Any]) -> str:
     return text_table(HEADERS, table_rows(summary))
 
 
+def difference_lines(summary: dict[str, Any]) -> list[str]:
+    """Each paired difference on the held-out questions, in points with its interval."""
+    lines = []
+    for name, diff in summary.get("differences", {}).items():
+        if diff is not None:
+            d, lo, hi = (100 * v for v in diff)
+            lines.append(
+                f"- {name}: {d:+.0f} points, 95% interval [{lo:+.0f}, {hi:+.0f}] (paired, same questions)"
+            )
+    rows = {r["row"]: r for r in summary["rows"]}
+    teacher, distilled = rows.get("System 2 (teacher)"), rows.get("Distilled System 1")
+    if teacher and distilled and teacher["completion_tokens"]:
+        share = distilled["completion_tokens"] / teacher["completion_tokens"]
+        lines.append(f"- generated tokens per answer: {100 * share:.0f}% of the teacher's")
+    return lines
+
+
 def filter_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"- inputs (train side, labels unused): {summary['inputs']}; kept: {summary['kept']} "
@@ -94,6 +111,8 @@ def render(run_dir: str | Path) -> Path:
         "Yu, Xu, Weston & Kulikov 2024, 'Distilling System 2 into System 1': held-out test questions.",
         "",
         markdown_table(HEADERS, table_rows(summary)),
+        "",
+        *difference_lines(summary),
         "",
         "![accuracy against tokens](plots/distill.png)",
         "",

@@ -33,7 +33,7 @@ from fastslow.models.base import Request
 from fastslow.models.identity import model_identity, weights_digest
 from fastslow.models.options import ModelOptions, local_folder, open_model
 from fastslow.runs import CONFIG_FILE, Run, check_run, open_run, read_json, read_rows
-from fastslow.stats import mean, paired_difference, wilson_interval
+from fastslow.stats import difference_by_id, mean, wilson_interval
 from fastslow.tasks.base import Example, Task
 from fastslow.tpo.formats import ThoughtFormat, thought_format
 from fastslow.tpo.pairs import RHO_GRID, Candidate, best_worst, choose_rho
@@ -342,16 +342,6 @@ def win_rates(
     return rates
 
 
-def versus(rows: list[dict[str, Any]], seed_rows: list[dict[str, Any]]) -> list[float] | None:
-    """Held-out accuracy minus the seed's on the same prompts, with Newcombe's paired 95% interval
-    ([difference, low, high]); None without answers."""
-    seed = {r["example_id"]: r["score"] for r in seed_rows}
-    pairs = [(r["score"], seed[r["example_id"]]) for r in rows if r["score"] is not None]
-    if not pairs or any(s is None for _, s in pairs):
-        return None
-    return list(paired_difference([a for a, _ in pairs], [b for _, b in pairs]))
-
-
 def heldout_row(label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     scored = [r["score"] for r in rows if r["score"] is not None]
@@ -596,7 +586,11 @@ def tpo(
             base = run.path(f"{folder}/model")
         iterations.append(stats)
         table.append(
-            {**heldout_row(f"iteration {it}", rows), "iteration": it, "vs_seed": versus(rows, seed_rows)}
+            {
+                **heldout_row(f"iteration {it}", rows),
+                "iteration": it,
+                "vs_seed": difference_by_id(rows, seed_rows),
+            }
         )
 
     final = run.path("model")
@@ -609,7 +603,7 @@ def tpo(
         "judges": list(config.judges),
         "rows": [*table, *baseline],
         # The last policy against the direct baseline's last one, on the same held-out prompts.
-        "vs_baseline": versus(rows, baseline_final) if baseline_final and iterations else None,
+        "vs_baseline": difference_by_id(rows, baseline_final) if baseline_final and iterations else None,
         "iterations": iterations,
         "wall_seconds": round(time.perf_counter() - t0, 1),
     }

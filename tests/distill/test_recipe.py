@@ -55,6 +55,11 @@ def test_the_dataset_holds_the_teachers_consistent_answers_never_the_labels(tmp_
     assert (tmp_path / "run" / "dataset" / "dataset_info.json").is_file()  # datasets.save_to_disk
     assert [r["row"] for r in summary["rows"]] == ["System 1", "System 2 (teacher)", "Distilled System 1"]
     assert summary["rows"][1]["calls"] == 1.0  # the teacher row is the method run once, on test questions
+    acc = {r["row"]: r["accuracy"] for r in summary["rows"]}
+    for other in ("System 1", "System 2 (teacher)"):
+        d, lo, hi = summary["differences"][f"Distilled System 1 - {other}"]
+        assert d == pytest.approx(acc["Distilled System 1"] - acc[other]) and lo <= d <= hi
+    assert "- Distilled System 1 - System 1: " in (tmp_path / "run" / "report.md").read_text()
     assert (tmp_path / "run" / "report.md").is_file() and (
         tmp_path / "run" / "plots" / "distill.png"
     ).is_file()
