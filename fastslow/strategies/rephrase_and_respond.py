@@ -13,9 +13,12 @@ The prompts are the paper's, as in the authors' code (uclaml/Rephrase-and-Respon
 quotes, strips the quotes a model puts around its rephrased question and shows lettered options
 after the rephrased question. Like
 that code's per-task format sentence, we end each answering prompt with our answer instruction
-(the answer form and "The answer is X"), so every task's extractor finds the answer. Neither method
-makes an extra answer-extraction call: a response without the marker is flagged in
-``meta["parse_error"]`` and read with the task's fallback extraction.
+(the answer form and "The answer is X"), so every task's extractor finds the answer. A response
+that names no answer, or one that cannot be read ("The answer is tails up." where the options are
+yes and no), gets the shared extraction call as ``cot``'s does (``extraction.py``; ``answer_call``
+turns it off), so rar against cot measures the rephrasing, not the answer format. The authors'
+code makes no such call: a response without the marker is then flagged in ``meta["parse_error"]``
+and read with the task's fallback extraction.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 from fastslow.models.base import Request
 from fastslow.strategies.base import Program, Step, Strategy, Trace, user
+from fastslow.strategies.extraction import finish
 from fastslow.strategies.prompts import ANSWER_MARKER, answer_instruction, names_answer, question_text
 from fastslow.tasks.base import Example, Task
 
@@ -72,6 +76,7 @@ class RephraseAndRespond(Strategy):
     citation = "Deng et al. 2023, 'Rephrase and Respond: Let Large Language Models Ask Better Questions'"
 
     max_tokens: int = 384  # the rephrased question and the answer share this budget
+    answer_call: bool = True  # the extraction call when the response names no readable answer
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         text, options = split_options(example)
@@ -80,10 +85,11 @@ class RephraseAndRespond(Strategy):
         messages = [user(content)]
         [c] = yield [Request(messages, max_tokens=self.max_tokens, final=True)]
         response = c.texts[0]
+        done = yield from finish(messages, response, example, task, prefill, self.answer_call)
         return Trace(
-            answer=task.extract(response, example),
-            final_text=response,
-            steps=[Step("rephrase_and_respond", messages, [response])],
+            answer=done.answer,
+            final_text=done.final,
+            steps=[Step("rephrase_and_respond", messages, [response]), *done.steps],
             meta=_marker_meta(response),
         )
 
@@ -99,6 +105,7 @@ class TwoStepRephraseAndRespond(Strategy):
 
     rephrase_tokens: int = 192
     max_tokens: int = 256
+    answer_call: bool = True  # the extraction call when the response names no readable answer
 
     def program(self, example: Example, task: Task, prefill: bool) -> Program:
         text, options = split_options(example)
@@ -120,4 +127,5 @@ class TwoStepRephraseAndRespond(Strategy):
         steps.append(Step("respond", messages, [response]))
         for key, value in _marker_meta(response).items():
             meta.setdefault(key, value)
-        return Trace(answer=task.extract(response, example), final_text=response, steps=steps, meta=meta)
+        done = yield from finish(messages, response, example, task, prefill, self.answer_call)
+        return Trace(answer=done.answer, final_text=done.final, steps=steps + done.steps, meta=meta)

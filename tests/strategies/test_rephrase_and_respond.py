@@ -43,9 +43,32 @@ def test_one_step_shows_options_after_the_instruction():
 )
 def test_one_step_malformed_response_is_flagged(reply, error):
     task, ex = _task()
-    trace = RephraseAndRespond().run(ScriptedModel([reply]), ex, task)
-    assert error in trace.meta["parse_error"]
+    trace = RephraseAndRespond(answer_call=False).run(ScriptedModel([reply]), ex, task)
+    assert error in trace.meta["parse_error"] and trace.calls == 1
     assert trace.answer == (None if not reply else "5")
+
+
+def test_one_step_response_without_an_answer_gets_the_extraction_call():
+    task, ex = _task()
+    model = ScriptedModel(["Two and three make five", " 5"])
+    trace = RephraseAndRespond().run(model, ex, task)
+    assert trace.answer == "5" and trace.calls == 2
+    assert [s.name for s in trace.steps] == ["rephrase_and_respond", "extract"]
+    assert model.requests[1].prefill.endswith("Therefore, the answer (arabic numerals) is")
+
+
+def test_two_step_answer_naming_no_option_gets_the_extraction_call():
+    """The reasoner's coin-flip reply "The answer is tails up." names neither yes nor no: without the
+    call it was unanswered (rar2 57% unanswered on coin_flip)."""
+    ex = Example(id="c", question="A coin is heads up. Ann flips it. Is it still heads up?", answer="no",
+                 choices=["yes", "no"], meta={"choices_shown": True})  # fmt: skip
+    task = Task(name="coin", examples=[ex], kind="choice")
+    replies = ["Is the coin heads up after Ann flips it?", "It is now tails up. The answer is tails up."]
+    model = ScriptedModel([*replies, " no"])
+    trace = TwoStepRephraseAndRespond().run(model, ex, task)
+    assert trace.answer == "no" and trace.calls == 3
+    assert model.requests[2].prefill.endswith("Therefore, the answer (yes or no) is")
+    assert TwoStepRephraseAndRespond(answer_call=False).run(ScriptedModel(replies), ex, task).answer is None
 
 
 def test_two_step_prompts_are_the_papers():
@@ -84,7 +107,7 @@ def test_two_step_options_follow_the_rephrased_question_and_context_stays():
 def test_two_step_empty_rephrase_answers_the_original_and_is_flagged():
     task, ex = _task()
     model = ScriptedModel(['  ""  ', ""])
-    trace = TwoStepRephraseAndRespond().run(model, ex, task)
+    trace = TwoStepRephraseAndRespond(answer_call=False).run(model, ex, task)
     assert model.requests[1].messages[0]["content"] == f"What is 2 + 3?\n{INSTRUCTION}"
     assert "empty rephrased question" in trace.meta["parse_error"]
     assert trace.calls == 2 and trace.answer is None
