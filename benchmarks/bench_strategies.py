@@ -106,6 +106,13 @@ def main() -> None:
         choices=("float32", "bfloat16"),
         help="bfloat16 is 2.3x faster where the CPU has BF16",
     )
+    ap.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a parameter added after the caps (repeatable; the later of two for one key wins)",
+    )
     args = ap.parse_args()
 
     methods = args.methods.split(",")
@@ -116,6 +123,7 @@ def main() -> None:
     summaries = {}
     # The per-method caps of the methods chosen (a METHOD.KEY for a method not run is an error).
     params = [p for p in PARAMS if "." not in p.partition("=")[0] or p.partition(".")[0] in methods]
+    params += args.param
     for task in args.tasks.split(","):
         out = Path(args.out) / f"{args.model}-{task}"
         config = EvalConfig(
