@@ -54,11 +54,22 @@ class Finished:
 
 
 def _request(messages: list[Message], text: str, prefill: bool, trigger: str) -> Request:
-    """Continue ``text`` (the assistant's turn after ``messages``) with the trigger."""
+    """Continue ``text`` (the assistant's turn after ``messages``) with the trigger. No stop at the
+    first newline: a small model often writes ":" and puts the answer on the next line
+    (``reply_line`` reads it); ``EXTRACT_TOKENS`` bounds the reply."""
     if prefill:
-        return Request(messages, max_tokens=EXTRACT_TOKENS, stop=("\n",), prefill=f"{text}\n{trigger}")
+        return Request(messages, max_tokens=EXTRACT_TOKENS, prefill=f"{text}\n{trigger}")
     ask = user(f"{trigger}? Reply with the answer only.")
-    return Request([*messages, assistant(text), ask], max_tokens=EXTRACT_TOKENS, stop=("\n",))
+    return Request([*messages, assistant(text), ask], max_tokens=EXTRACT_TOKENS)
+
+
+def reply_line(reply: str) -> str:
+    """The extraction reply's answer: its first line that holds a letter or a digit, without the
+    colon a model may open it with (":\n yes" is "yes"); "" when no line does."""
+    for line in reply.splitlines():
+        if any(ch.isalnum() for ch in line):
+            return line.strip().lstrip(":").strip()
+    return ""
 
 
 def finish_many(
@@ -87,12 +98,13 @@ def finish_many(
     replies = yield requests
     for i, req, c in zip(todo, requests, replies):
         reply = c.texts[0]
+        line = reply_line(reply)
         text = items[i][1]
         step = Step("extract", list(req.messages), [reply], prefill=req.prefill)
-        final = f"{text}\n{trigger}{reply}" if prefill else f"{text}\n{ANSWER_MARKER} {reply.strip()}"
+        final = f"{text}\n{trigger} {line}" if prefill else f"{text}\n{ANSWER_MARKER} {line}"
         # The trigger's wording ("(arabic numerals) is") is not the marker the extractors look
         # for, so the reply is read as "The answer is <reply>"; if it holds none, the text's own.
-        answer = task.extract(f"{ANSWER_MARKER} {reply.strip()}", example)
+        answer = task.extract(f"{ANSWER_MARKER} {line}", example)
         error = None if answer is not None else "no answer in the extraction reply; taken from the reasoning"
         done[i] = Finished(final, answer if answer is not None else done[i].answer, [step], True, error)
     return done

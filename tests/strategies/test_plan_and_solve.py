@@ -58,7 +58,7 @@ def test_missing_answer_triggers_the_papers_arabic_numerals_extraction():
         + " Step 1: add two and three, giving five\nTherefore, the answer (arabic numerals) is"
     )
     assert [m["content"] for m in second.messages] == [ASK]
-    assert second.max_tokens == 32 and second.stop == ("\n",)
+    assert second.max_tokens == 32 and second.stop == ()
     assert trace.answer == "5" and trace.calls == 2
     assert [s.name for s in trace.steps] == ["plan_and_solve", "extract"]
     assert trace.final_text.endswith("\nTherefore, the answer (arabic numerals) is 5.")
