@@ -20,6 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from fastslow.evaluate import EvalConfig, evaluate  # noqa: E402
 from fastslow.models.options import ModelOptions, open_model  # noqa: E402
 from fastslow.report import render  # noqa: E402
+from fastslow.runs import read_rows  # noqa: E402
+from fastslow.stats import difference_by_id  # noqa: E402
 
 METHODS = ["direct", "cot", "sc", "l2m"]
 
@@ -106,7 +108,7 @@ def main() -> None:
     plot(results, Path(args.figure))
 
     print("\naccuracy % [95% Wilson interval] · unanswered % · mean generated tokens per example\n")
-    print("| words | " + " | ".join(METHODS) + " | l2m - cot |")
+    print("| words | " + " | ".join(METHODS) + " | l2m - cot (paired 95% interval) |")
     print("|---|" + "---|" * len(METHODS) + "---|")
     for words, s in results.items():
         m = s["methods"]
@@ -115,8 +117,10 @@ def main() -> None:
             f"{100 * m[x]['unanswered_share']:.0f}% · {m[x]['completion_tokens']:.0f} tok"
             for x in METHODS
         ]
-        gap = 100 * (m["l2m"]["accuracy"] - m["cot"]["accuracy"])
-        print(f"| {words} | " + " | ".join(cells) + f" | {gap:+.0f} |")
+        traces = read_rows(Path(args.out) / f"{args.model}-words{words}" / "traces.jsonl")
+        by = {x: [r for r in traces if r["method"] == x] for x in ("l2m", "cot")}
+        gap, lo, hi = (100 * v for v in difference_by_id(by["l2m"], by["cot"]) or (0.0, 0.0, 0.0))
+        print(f"| {words} | " + " | ".join(cells) + f" | {gap:+.0f} [{lo:+.0f}, {hi:+.0f}] |")
     print(f"\nfigure: {args.figure}")
 
 
