@@ -101,7 +101,8 @@ def finish_many(
         line = reply_line(reply)
         text = items[i][1]
         step = Step("extract", list(req.messages), [reply], prefill=req.prefill)
-        final = f"{text}\n{trigger} {line}" if prefill else f"{text}\n{ANSWER_MARKER} {line}"
+        # The reply as the model wrote it (what a streamed response showed); the answer is read from its line.
+        final = f"{text}\n{trigger}{reply}" if prefill else f"{text}\n{ANSWER_MARKER} {line}"
         # The trigger's wording ("(arabic numerals) is") is not the marker the extractors look
         # for, so the reply is read as "The answer is <reply>"; if it holds none, the text's own.
         answer = task.extract(f"{ANSWER_MARKER} {line}", example)

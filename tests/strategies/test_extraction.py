@@ -38,4 +38,4 @@ def test_an_extraction_reply_that_opens_with_a_colon_line_is_read_on_the_next_li
     extract = model.requests[1]
     assert extract.prefill.endswith("Therefore, the answer (yes or no) is") and extract.stop == ()
     assert trace.answer == "no" and trace.calls == 2
-    assert trace.final_text.endswith("Therefore, the answer (yes or no) is no")
+    assert trace.final_text.endswith("Therefore, the answer (yes or no) is:\n no")  # as written
