@@ -131,7 +131,11 @@ def test_models_health_and_the_request_log(server, client):
     names = [m.id for m in client.models.list().data]
     assert "embedded" in names and "sc/embedded" in names and "auto/embedded" in names
     assert httpx.get(url.removesuffix("/v1") + "/health").json()["status"] == "ok"
+    # A request of its own, so that the log has a row whichever tests ran before.
+    ask = [{"role": "user", "content": "What is 2 + 2?"}]
+    client.chat.completions.create(model="embedded", messages=ask, max_tokens=4)
     rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(r["question"] == "What is 2 + 2?" for r in rows)
     assert rows and all(r["question"] and r["latency_s"] > 0 for r in rows)
     assert {"method", "paths", "prompt_tokens", "completion_tokens", "reasoning_tokens"} <= set(rows[0])
     # `fastslow eval --data LOG` replays the logged questions.
