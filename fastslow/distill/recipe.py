@@ -29,6 +29,7 @@ from fastslow.distill.filters import (
     swap_consistency,
     usc_selection,
 )
+from fastslow.distill.report import ROWS
 from fastslow.distill.teacher import (
     TeacherOutputs,
     check_perturbable,
@@ -252,9 +253,6 @@ def student_folder(config: DistillConfig, options: ModelOptions) -> tuple[Path, 
 
     folder = local_folder(config.model, options, role="student")
     return folder, "embedded" if config.model == "embedded" else str(folder.resolve())
-
-
-ROWS = ("System 1", "System 2 (teacher)", "Distilled System 1")
 
 
 def evaluate_three(

@@ -8,6 +8,9 @@ from typing import Any
 
 from fastslow.report import markdown_table, text_table
 
+#: The three rows of the paper's table, in its order (``recipe.evaluate_three`` writes them).
+ROWS = ("System 1", "System 2 (teacher)", "Distilled System 1")
+
 HEADERS = ["", "accuracy", "95% CI", "unanswered", "n", "tokens/answer", "calls/answer"]
 
 
@@ -44,7 +47,7 @@ def difference_lines(summary: dict[str, Any]) -> list[str]:
                 f"- {name}: {d:+.0f} points, 95% interval [{lo:+.0f}, {hi:+.0f}] (paired, same questions)"
             )
     rows = {r["row"]: r for r in summary["rows"]}
-    teacher, distilled = rows.get("System 2 (teacher)"), rows.get("Distilled System 1")
+    teacher, distilled = rows.get(ROWS[1]), rows.get(ROWS[2])
     if teacher and distilled and teacher["completion_tokens"]:
         share = distilled["completion_tokens"] / teacher["completion_tokens"]
         lines.append(f"- generated tokens per answer: {100 * share:.0f}% of the teacher's")
