@@ -59,6 +59,11 @@ def _f(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def _pts(share: float) -> str:
+    """A share as percentage points, one decimal ("132.4", not "1.3e+02")."""
+    return f"{100 * share:.1f}"
+
+
 def _layers(span: list[int]) -> str:
     start, stop = span
     return (
@@ -116,7 +121,7 @@ def claim_cell(claim: dict[str, Any] | None) -> str:
     if claim["scale"] == "log_ratio":
         numbers = f"{_f(math.exp(claim['effect']))} [{_f(math.exp(low))}, {_f(math.exp(high))}]"
     elif claim["scale"] == "rd":
-        numbers = f"{_f(100 * claim['effect'], 2)} pts [{_f(100 * low, 2)}, {_f(100 * high, 2)}]"
+        numbers = f"{_pts(claim['effect'])} pts [{_pts(low)}, {_pts(high)}]"
     else:
         return f"{_f(claim['statistic'])} [{_f(low)}, {_f(high)}], n={claim['questions']}"
     p = f", p {_f(claim['p'], 2)}" if "p" in claim else ""
@@ -481,7 +486,15 @@ def overlay(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
             and "attn" in t["none"]["mean"]["S_sum"]
         ):
             n, d = t["none"]["mean"]["S_sum"]["attn"], t["detailed"]["mean"]["S_sum"]["attn"]
-            ratios.append(f"- {label}: none / detailed nuclear norm = {_f(n / d if d else None, 3)}")
+            line = f"- {label}: none / detailed nuclear norm = {_f(n / d if d else None, 3)}"
+            claim = _claim(s, "fast_vs_slow.norm")
+            if claim is not None and "interval" in claim:
+                low, high = (math.exp(v) for v in claim["interval"])
+                line += (
+                    f"; on the {claim['questions']} questions both kept, {_f(math.exp(claim['effect']))}, "
+                    f"95% interval [{_f(low)}, {_f(high)}]"
+                )
+            ratios.append(line)
     lines = [
         "# Gradients: runs side by side",
         "",

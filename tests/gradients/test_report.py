@@ -53,7 +53,10 @@ def test_render_writes_the_report_and_plots(run_dir):
 
 def test_overlay_sets_runs_side_by_side(run_dir, tmp_path):
     path = overlay([run_dir, run_dir], tmp_path / "cmp")
-    assert "none / detailed nuclear norm" in path.read_text()
+    text = path.read_text()
+    assert "none / detailed nuclear norm" in text
+    # the ratio carries its paired interval, as the claim has it
+    assert "on the 4 questions both kept" in text and "95% interval [" in text
     assert (tmp_path / "cmp" / "plots" / "overlay.png").is_file()
     default = overlay([run_dir, run_dir])
     assert default.parent == run_dir.parent / f"overlay-{run_dir.name}-vs-{run_dir.name}"
@@ -166,3 +169,18 @@ def test_overlay_sets_the_findings_of_each_run_side_by_side(tmp_path):
     assert gap_cell.strip().startswith("reproduces: 2") and "p 0.0005" in gap_cell and "n=30" in gap_cell
     assert level_cell.strip().startswith("does not reproduce: 1") and "[" in level_cell
     assert "| `correct_vs_irrelevant.slow.shuffled` | reproduces: " in text and " pts [" in text
+
+
+def test_claim_cell_writes_points_in_fixed_decimals():
+    from fastslow.gradients.report import claim_cell
+
+    claim = {
+        "verdict": "reproduces",
+        "scale": "rd",
+        "effect": 1.3241,
+        "interval": [1.19, 1.46],
+        "p": 0.0005,
+        "questions": 100,
+    }
+    assert claim_cell(claim) == "reproduces: 132.4 pts [119.0, 146.0], p 0.0005, n=100"
+    assert claim_cell(None) == "–"
