@@ -486,15 +486,15 @@ def overlay(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
             and "attn" in t["none"]["mean"]["S_sum"]
         ):
             n, d = t["none"]["mean"]["S_sum"]["attn"], t["detailed"]["mean"]["S_sum"]["attn"]
-            line = f"- {label}: none / detailed nuclear norm = {_f(n / d if d else None, 3)}"
             claim = _claim(s, "fast_vs_slow.norm")
-            if claim is not None and "interval" in claim:
+            if claim is not None and "interval" in claim:  # on the questions both kept, with its interval
                 low, high = (math.exp(v) for v in claim["interval"])
-                line += (
-                    f"; on the {claim['questions']} questions both kept, {_f(math.exp(claim['effect']))}, "
-                    f"95% interval [{_f(low)}, {_f(high)}]"
+                ratios.append(
+                    f"- {label}: none / detailed nuclear norm = {_f(math.exp(claim['effect']))}, "
+                    f"95% interval [{_f(low)}, {_f(high)}] ({claim['questions']} paired questions)"
                 )
-            ratios.append(line)
+            else:
+                ratios.append(f"- {label}: none / detailed nuclear norm = {_f(n / d if d else None, 3)}")
     lines = [
         "# Gradients: runs side by side",
         "",

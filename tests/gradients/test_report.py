@@ -56,7 +56,7 @@ def test_overlay_sets_runs_side_by_side(run_dir, tmp_path):
     text = path.read_text()
     assert "none / detailed nuclear norm" in text
     # the ratio carries its paired interval, as the claim has it
-    assert "on the 4 questions both kept" in text and "95% interval [" in text
+    assert "(4 paired questions)" in text and "95% interval [" in text
     assert (tmp_path / "cmp" / "plots" / "overlay.png").is_file()
     default = overlay([run_dir, run_dir])
     assert default.parent == run_dir.parent / f"overlay-{run_dir.name}-vs-{run_dir.name}"
