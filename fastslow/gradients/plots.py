@@ -53,9 +53,10 @@ def _integer_layers(ax: Any) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _save(fig: Any, path: Path) -> None:
+def _save(fig: Any, path: Path, tight: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(path)
     _pyplot().close(fig)
 
@@ -157,12 +158,19 @@ def plot_overlay(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     shared = [t for t in runs[0][1]["types"] if all(t in s["types"] and s["types"][t]["n"] for _, s in runs)]
     if not shared:
         return
+    cols = min(4, len(shared))
+    rows = -(-len(shared) // cols)
     fig, axes = plt.subplots(
-        1, len(shared), figsize=(3.8 * len(shared), 3.4), dpi=110, squeeze=False, sharey=True
+        rows,
+        cols,
+        figsize=(3.6 * cols, 3.0 * rows + 0.3 * len(runs) + 0.4),
+        dpi=110,
+        squeeze=False,
+        sharey=True,
     )
     styles = ["-", "--", ":", "-."]
-    for col, t in enumerate(shared):
-        ax = axes[0][col]
+    for k, t in enumerate(shared):
+        ax = axes[k // cols][k % cols]
         for i, (label, s) in enumerate(runs):
             curves = s["types"][t]["curves"]["S_sum"]
             group = "attn" if "attn" in curves else next(iter(curves))
@@ -171,7 +179,12 @@ def plot_overlay(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
         ax.set_title(t, fontsize=10)
         ax.set_xlabel("relative depth")
         ax.grid(alpha=0.3, ls="--", lw=0.5)
-        if col == 0:
+        if k % cols == 0:
             ax.set_ylabel("mean nuclear norm (attention)")
-            ax.legend(fontsize=7)
-    _save(fig, path)
+    for k in range(len(shared), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    # One legend for the figure, below the panels: run labels are long (model specs, paths).
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=1, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, (0.3 * len(runs) + 0.3) / fig.get_figheight(), 1, 1))
+    _save(fig, path, tight=False)
