@@ -119,8 +119,9 @@ def main() -> None:
         ]
         traces = read_rows(Path(args.out) / f"{args.model}-words{words}" / "traces.jsonl")
         by = {x: [r for r in traces if r["method"] == x] for x in ("l2m", "cot")}
-        gap, lo, hi = (100 * v for v in difference_by_id(by["l2m"], by["cot"]) or (0.0, 0.0, 0.0))
-        print(f"| {words} | " + " | ".join(cells) + f" | {gap:+.0f} [{lo:+.0f}, {hi:+.0f}] |")
+        diff = difference_by_id(by["l2m"], by["cot"])  # None when no question has both
+        gap = "–" if diff is None else "{:+.0f} [{:+.0f}, {:+.0f}]".format(*(100 * v for v in diff))
+        print(f"| {words} | " + " | ".join(cells) + f" | {gap} |")
     print(f"\nfigure: {args.figure}")
 
 

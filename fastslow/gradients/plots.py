@@ -53,10 +53,10 @@ def _integer_layers(ax: Any) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _save(fig: Any, path: Path, tight: bool = True) -> None:
+def _save(fig: Any, path: Path, rect: tuple[float, float, float, float] | None = None) -> None:
+    """Lay out (inside ``rect`` of the figure, when a figure-level legend needs the rest) and save."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if tight:
-        fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(path)
     _pyplot().close(fig)
 
@@ -186,5 +186,4 @@ def plot_overlay(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     # One legend for the figure, below the panels: run labels are long (model specs, paths).
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=1, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, (0.3 * len(runs) + 0.3) / fig.get_figheight(), 1, 1))
-    _save(fig, path, tight=False)
+    _save(fig, path, rect=(0, (0.3 * len(runs) + 0.3) / fig.get_figheight(), 1, 1))

@@ -90,6 +90,12 @@ def _claim(summary: dict[str, Any], key: str) -> dict[str, Any] | None:
     return summary.get("findings", {}).get("claims", {}).get(key)
 
 
+def _ratio(claim: dict[str, Any]) -> tuple[str, str, str]:
+    """A log-ratio claim's effect and 95% interval, back on the ratio scale, formatted."""
+    low, high = claim["interval"]
+    return _f(math.exp(claim["effect"])), _f(math.exp(low)), _f(math.exp(high))
+
+
 def claim_line(claim: dict[str, Any]) -> str:
     """One claim: its verdict, then the numbers the verdict reads (``findings.VERDICT_RULE``)."""
     verdict = claim["verdict"]
@@ -98,9 +104,8 @@ def claim_line(claim: dict[str, Any]) -> str:
     low, high = claim["interval"]
     n = claim["questions"]
     if claim["scale"] == "log_ratio":
-        numbers = (
-            f"ratio {_f(math.exp(claim['effect']))}, 95% interval [{_f(math.exp(low))}, {_f(math.exp(high))}]"
-        )
+        effect, lo, hi = _ratio(claim)
+        numbers = f"ratio {effect}, 95% interval [{lo}, {hi}]"
     else:
         numbers = (
             f"{_f(100 * claim['effect'])} points above a noise floor of {_f(100 * claim['floor'])} "
@@ -119,7 +124,8 @@ def claim_cell(claim: dict[str, Any] | None) -> str:
         return verdict
     low, high = claim["interval"]
     if claim["scale"] == "log_ratio":
-        numbers = f"{_f(math.exp(claim['effect']))} [{_f(math.exp(low))}, {_f(math.exp(high))}]"
+        effect, lo, hi = _ratio(claim)
+        numbers = f"{effect} [{lo}, {hi}]"
     elif claim["scale"] == "rd":
         numbers = f"{_pts(claim['effect'])} pts [{_pts(low)}, {_pts(high)}]"
     else:
@@ -485,15 +491,15 @@ def overlay(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
             and t.get("detailed", {}).get("n")
             and "attn" in t["none"]["mean"]["S_sum"]
         ):
-            n, d = t["none"]["mean"]["S_sum"]["attn"], t["detailed"]["mean"]["S_sum"]["attn"]
             claim = _claim(s, "fast_vs_slow.norm")
             if claim is not None and "interval" in claim:  # on the questions both kept, with its interval
-                low, high = (math.exp(v) for v in claim["interval"])
+                effect, lo, hi = _ratio(claim)
                 ratios.append(
-                    f"- {label}: none / detailed nuclear norm = {_f(math.exp(claim['effect']))}, "
-                    f"95% interval [{_f(low)}, {_f(high)}] ({claim['questions']} paired questions)"
+                    f"- {label}: none / detailed nuclear norm = {effect}, 95% interval [{lo}, {hi}] "
+                    f"({claim['questions']} paired questions)"
                 )
             else:
+                n, d = t["none"]["mean"]["S_sum"]["attn"], t["detailed"]["mean"]["S_sum"]["attn"]
                 ratios.append(f"- {label}: none / detailed nuclear norm = {_f(n / d if d else None, 3)}")
     lines = [
         "# Gradients: runs side by side",
