@@ -143,7 +143,7 @@ def fine_tune(
     return TrainResult(
         path=target,
         steps=steps,
-        final_loss=losses[-1][1] if losses else None,
+        final_loss=round(losses[-1][1], 4) if losses else None,  # as reports print it
         loss_history=losses,
         seconds=round(seconds, 1),
         resumed_from=last,

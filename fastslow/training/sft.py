@@ -1,7 +1,8 @@
 """``train_sft``: supervised fine-tuning on prompt/completion rows with TRL's ``SFTTrainer``.
 
 The loss is on the completion only (TRL's default for the prompt/completion format; this chat
-template breaks ``assistant_only_loss``). Checkpoints, resume and export: ``loop.fine_tune``.
+template breaks ``assistant_only_loss``). Checkpoints, resume and export: ``loop.fine_tune``; the
+order of the batches, the same on a resumed run: ``order.py``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ def train_sft(
     from trl import SFTConfig, SFTTrainer
 
     def make_trainer(model: Any, tokenizer: Any, checkpoints: Path, peft: Any) -> Any:
+        from fastslow.training.order import with_epoch_seeded_order
+
         dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
         args = SFTConfig(
             max_length=config.max_length,
             train_sampling_strategy=config.sampler,
             **trainer_args(config, checkpoints, seed, progress),
         )
-        return SFTTrainer(
+        return with_epoch_seeded_order(SFTTrainer)(
             model=model,
             args=args,
             train_dataset=dataset,

@@ -112,6 +112,34 @@ PREFS = [
 ]
 
 
+@pytest.mark.parametrize("trainer", ["sft", "dpo"])
+def test_a_run_resumed_in_a_later_epoch_sees_the_batches_the_uninterrupted_run_saw(base, tmp_path, trainer):
+    """Three epochs of four steps, stopped in the middle of the second: the resumed run's losses,
+    step for step, and its weights are the uninterrupted run's (an epoch's batches are ordered by
+    the seed and the epoch alone, not by what the interrupted process had drawn before it). SFT
+    groups batches by length (``training/order.py``); DPO samples at random (accelerate's sampler)."""
+    import torch
+
+    from fastslow.training import train_dpo
+
+    config = replace(CONFIG, max_steps=12, save_steps=2)
+
+    def train(out, **kw):
+        if trainer == "sft":
+            return train_sft(base, ROWS, config, out, progress=False, **kw)
+        return train_dpo(base, PREFS, config, out, progress=False, **kw)
+
+    whole = train(tmp_path / "whole")
+    train(tmp_path / "cut", callbacks=[StopAt(6).callback])
+    resumed = train(tmp_path / "cut")
+    assert resumed.resumed_from.endswith("checkpoint-6") and resumed.steps == 12
+    tail = [loss for step, loss in whole.loss_history if step > 6]
+    assert len(tail) == 3
+    assert [loss for step, loss in resumed.loss_history if step > 6] == pytest.approx(tail, rel=1e-4)
+    a, b = _weights(whole.path), _weights(resumed.path)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+
+
 @pytest.mark.parametrize("finetune", ["lora", "full"])
 def test_dpo_trains_from_preference_rows_exports_and_resumes(base, tmp_path, finetune):
     from fastslow.models.registry import load_model
