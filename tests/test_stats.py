@@ -11,6 +11,12 @@ def test_wilson_interval_at_the_extremes_stays_inside_zero_and_one():
     assert wilson_interval(30, 30)[1] == 1.0
 
 
+@pytest.mark.parametrize("n", [50, 100, 300, 1000])
+def test_wilson_interval_holds_the_estimate_at_zero_and_one(n):
+    # In floating point the upper limit at 100/100 came out 0.9999999999999999 (below the point).
+    assert wilson_interval(n, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0
+
+
 def test_paired_difference_on_a_worked_table():
     # 36 right both times, 12 right only first, 2 right only second, none wrong both (n = 50).
     first = [1] * 36 + [1] * 12 + [0] * 2

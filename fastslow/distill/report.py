@@ -83,7 +83,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     ax.plot(xs, ys, "--", color="grey", lw=1)
     for r, x, y in zip(rows, xs, ys):
         lo, hi = (100 * v for v in r["ci95"])
-        ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
+        # clipped: summaries written before stats.wilson_interval held its estimate can have hi < y
+        ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="o", capsize=3)
         ax.annotate(r["row"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter

@@ -102,8 +102,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         curves.append(([direct, *baseline], "direct baseline (--no-thought)", "s--"))
     for rows, label, style in curves:
         acc = [100 * r["accuracy"] for r in rows]
-        lo = [a - 100 * r["ci95"][0] for a, r in zip(acc, rows)]
-        hi = [100 * r["ci95"][1] - a for a, r in zip(acc, rows)]
+        lo = [max(0.0, a - 100 * r["ci95"][0]) for a, r in zip(acc, rows)]
+        hi = [max(0.0, 100 * r["ci95"][1] - a) for a, r in zip(acc, rows)]
         its = [r["iteration"] for r in rows]
         axes[0].errorbar(its, acc, yerr=[lo, hi], fmt=style, capsize=3, label=label)
     if direct is not None and direct["accuracy"] is not None:
