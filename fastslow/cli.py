@@ -169,7 +169,7 @@ def cmd_prime(args: argparse.Namespace) -> None:
     record = prime(config, output.out, install=from_flags(PrimeArgs, args).install, progress=not output.quiet)
     print(
         f"trained {record['steps']} steps on {record['train_examples']} traces; final loss {record['final_loss']}; "
-        f"{record['train_seconds_this_run']} s this run"
+        f"{record['train_seconds']} s of training"
     )
     print(f"adapter: {record['adapter']} ({record['adapter_bytes'] / 1e6:.1f} MB)")
     if record.get("installed"):

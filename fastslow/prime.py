@@ -176,7 +176,7 @@ def prime(
         "train_examples": len(rows),
         "final_loss": result.final_loss,
         "loss_history": result.loss_history,
-        "train_seconds_this_run": result.seconds,
+        "train_seconds": result.seconds,  # every step's, over resumes
         "adapter_bytes": (result.path / "adapter_model.safetensors").stat().st_size,
     }
     run.write_json("prime.json", record)

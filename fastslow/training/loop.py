@@ -17,6 +17,32 @@ from fastslow.training.config import TrainConfig
 from fastslow.training.export import export_model
 
 CHECKPOINTS = "checkpoints"
+SECONDS_FILE = "fastslow_seconds.json"  # in each checkpoint: training seconds up to that step, all runs
+
+
+def seconds_at(checkpoint: str | None) -> float:
+    """The training seconds a checkpoint took to reach, over every process that trained towards it
+    (0 for none, or for one written before fastslow kept the count)."""
+    path = Path(checkpoint) / SECONDS_FILE if checkpoint else None
+    if path is None or not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+
+
+def seconds_callback(before: float, t0: float) -> Any:
+    """A Trainer callback that writes into each checkpoint it saves the training seconds so far:
+    ``before`` (the resumed checkpoint's count) plus this process's time since ``t0``. A run killed
+    and resumed then reports the time its steps took, not the last process's share."""
+    from transformers import TrainerCallback
+
+    class Seconds(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # called once the checkpoint is written
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if state.is_world_process_zero and folder.is_dir():
+                seconds = round(before + time.perf_counter() - t0, 1)
+                (folder / SECONDS_FILE).write_text(json.dumps({"seconds": seconds}), encoding="utf-8")
+
+    return Seconds()
 
 
 @dataclass
@@ -27,7 +53,7 @@ class TrainResult:
     steps: int
     final_loss: float | None
     loss_history: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # training time of every step, summed over the processes that ran them
     resumed_from: str | None = None
 
     @property
@@ -130,12 +156,15 @@ def fine_tune(
         trained = load_finished(model, last, config)
         state = checkpoint_state(last)
         steps, history = state["global_step"], state["log_history"]
+        seconds = seconds_at(last)
     else:
         peft = lora_config(config) if config.finetune == "lora" else None
         trainer = make_trainer(model, tokenizer, out / CHECKPOINTS, peft)
+        before = seconds_at(last)  # read now: the Trainer deletes old checkpoints as it saves
+        trainer.add_callback(seconds_callback(before, t0))
         trainer.train(resume_from_checkpoint=last)
         trained, steps, history = trainer.model, trainer.state.global_step, trainer.state.log_history
-    seconds = time.perf_counter() - t0
+        seconds = before + time.perf_counter() - t0
     target = out / export_to
     if PartialState().is_main_process:
         export_model(trained, tokenizer, target, config.export, base_label or str(Path(base).resolve()))

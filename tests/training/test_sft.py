@@ -1,12 +1,13 @@
 """train_sft on a tiny random Llama: LoRA and full, export, an interrupted run that resumes."""
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
 
 from fastslow.training import TrainConfig, train_sft
-from fastslow.training.loop import last_checkpoint
+from fastslow.training.loop import last_checkpoint, seconds_at
 from tests.gradients.conftest import save_tiny_llama
 
 ROWS = [
@@ -131,8 +132,14 @@ def test_a_run_resumed_in_a_later_epoch_sees_the_batches_the_uninterrupted_run_s
 
     whole = train(tmp_path / "whole")
     train(tmp_path / "cut", callbacks=[StopAt(6).callback])
+    first = seconds_at(str(tmp_path / "cut" / "checkpoints" / "checkpoint-6"))
+    t0 = time.perf_counter()
     resumed = train(tmp_path / "cut")
     assert resumed.resumed_from.endswith("checkpoint-6") and resumed.steps == 12
+    # The time reported is every step's, the killed process's six included, not the last share.
+    assert 0 < first < resumed.seconds <= first + time.perf_counter() - t0
+    again = train(tmp_path / "cut")  # finished: exports with no step more, the time still all steps'
+    assert first < again.seconds <= resumed.seconds
     tail = [loss for step, loss in whole.loss_history if step > 6]
     assert len(tail) == 3
     assert [loss for step, loss in resumed.loss_history if step > 6] == pytest.approx(tail, rel=1e-4)
