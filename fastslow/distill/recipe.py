@@ -191,7 +191,9 @@ def distill(
     # 2. The consistency filters (no label).
     selected: list[int | None] = [None] * len(outputs)
     if "usc" in config.filters:
-        selected = select_consistent(teacher, train_task.examples, outputs)
+        chunk = max(16, getattr(teacher, "batch_size", None) or 16)
+        with run.progress(len(outputs), progress, desc="usc selection") as bar:
+            selected = select_consistent(teacher, train_task.examples, outputs, chunk, bar)
     rows, stats = [], {name: 0 for name in config.filters}
     kept_right: list[float] = []
     for ex, out_, pick in zip(train_task.examples, outputs, selected):

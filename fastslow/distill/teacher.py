@@ -152,7 +152,7 @@ def run_teacher(
 
 
 def select_consistent(
-    model: Model, examples: list[Example], outputs: list[TeacherOutputs]
+    model: Model, examples: list[Example], outputs: list[TeacherOutputs], chunk: int = 128, bar: Any = None
 ) -> list[int | None]:
     """Universal self-consistency over the teacher's outputs (Chen et al. 2023; Yu et al. 2024 used it
     for S2A over 20 samples): one call per input in which the model picks the most consistent output;
@@ -169,5 +169,10 @@ def select_consistent(
         Request(selection_messages(ex, out.final_texts), max_tokens=32, prefill=start)
         for ex, out in zip(examples, outputs)
     ]
-    replies = model.generate(requests) if requests else []
+    # In chunks: each is cached as it finishes (a killed run resumes after it) and moves ``bar``.
+    replies = []
+    for i in range(0, len(requests), chunk):
+        replies += model.generate(requests[i : i + chunk])
+        if bar is not None:
+            bar.update(len(requests[i : i + chunk]))
     return [parse_selection(start + c.texts[0], len(out.final_texts))[0] for c, out in zip(replies, outputs)]

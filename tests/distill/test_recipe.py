@@ -189,8 +189,9 @@ def test_usc_keeps_the_output_the_model_selects():
     ]
     replies = iter([" 2", " none of them", " 7"])
     judge = ScriptedModel(lambda r, k: next(replies))
-    picks = select_consistent(judge, task.examples, outputs)
+    picks = select_consistent(judge, task.examples, outputs, chunk=2)
     assert picks == [2, None, None]  # a reply naming no response, or one out of range, picks nothing
+    assert judge.generate_calls == 2  # in chunks, each cached when it finishes
     assert "Response 0: a" in judge.requests[0].messages[0]["content"]
     assert decide(outputs[0], ["usc"], "choice", 0.75, picks[0])[0].answer == "Paris"
     assert not decide(outputs[1], ["usc"], "choice", 0.75, picks[1])[0].kept
