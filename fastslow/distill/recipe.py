@@ -129,6 +129,11 @@ def decide(
     return combine(list(decisions.values()), kind), {n: d.kept for n, d in decisions.items()}
 
 
+def chunk_size(model: Any) -> int:
+    """Inputs sent to the model at once: its batch size (at least 16), so each call fills a batch."""
+    return max(16, getattr(model, "batch_size", None) or 16)
+
+
 def teach(
     run: Run, config: DistillConfig, model: Any, task: Task, progress: bool, chunk: int | None = None
 ) -> list[TeacherOutputs]:
@@ -140,7 +145,7 @@ def teach(
     """
     perturb = "perturbation" in config.filters
     strategies = teacher_strategies(config.method, config.params, config.samples, config.temperature, perturb)
-    chunk = chunk or max(16, getattr(model, "batch_size", None) or 16)
+    chunk = chunk or chunk_size(model)
     done = {r["example_id"]: r for r in run.rows(TEACHER_FILE)}
     todo = [ex for ex in task.examples if ex.id not in done]
     bar = run.progress(len(task.examples), progress, desc="teacher")
@@ -191,9 +196,8 @@ def distill(
     # 2. The consistency filters (no label).
     selected: list[int | None] = [None] * len(outputs)
     if "usc" in config.filters:
-        chunk = max(16, getattr(teacher, "batch_size", None) or 16)
         with run.progress(len(outputs), progress, desc="usc selection") as bar:
-            selected = select_consistent(teacher, train_task.examples, outputs, chunk, bar)
+            selected = select_consistent(teacher, train_task.examples, outputs, chunk_size(teacher), bar)
     rows, stats = [], {name: 0 for name in config.filters}
     kept_right: list[float] = []
     for ex, out_, pick in zip(train_task.examples, outputs, selected):
