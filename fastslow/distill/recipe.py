@@ -110,23 +110,41 @@ def load_inputs(config: DistillConfig) -> tuple[Task, Task]:
 
 
 def decide(
-    outputs: TeacherOutputs, filters: list[str], kind: str, min_agreement: float, selected: int | None = None
-) -> tuple[Kept, dict[str, bool]]:
-    """The filters' joint decision for one input, and whether each filter alone kept it.
-    ``selected``: the output universal self-consistency picked (``usc``)."""
-    decisions = {}
+    outputs: TeacherOutputs,
+    filters: list[str],
+    kind: str,
+    min_agreement: float,
+    selected: tuple[int | None, str | None] = (None, "no selection was made"),
+) -> tuple[Kept, dict[str, Kept]]:
+    """The filters' joint decision for one input, and each filter's own decision.
+    ``selected``: the output universal self-consistency picked (``usc``), or None and why not."""
+    decisions: dict[str, Kept] = {}
     for name in filters:
         if name == "self-consistency":
             decisions[name] = self_consistency(outputs.answers, kind, min_agreement)
         elif name == "usc":
-            meta = {"answers": outputs.answers} if selected is not None else {"fallback": "none"}
-            answer = outputs.answers[selected] if selected is not None else None
-            decisions[name] = usc_selection(meta, answer)
+            index, why_not = selected
+            if index is None:
+                decisions[name] = usc_selection({"fallback": True, "parse_error": why_not}, None)
+            else:
+                decisions[name] = usc_selection({"answers": outputs.answers}, outputs.answers[index])
         elif name == "swap":
             decisions[name] = combine([swap_consistency(m) for m in outputs.metas], kind)
         elif name == "perturbation":
             decisions[name] = perturbation_consistency(outputs.answers, kind)
-    return combine(list(decisions.values()), kind), {n: d.kept for n, d in decisions.items()}
+    return combine(list(decisions.values()), kind), decisions
+
+
+def nothing_kept(inputs: int, kept: dict[str, int], reasons: dict[str, str]) -> str:
+    """The error of a run whose filters kept no input: how many each filter kept alone, and for
+    one that kept none, the first reason it gave."""
+    alone = ", ".join(f"{name} {n}" for name, n in kept.items())
+    empty = [name for name, n in kept.items() if n == 0]
+    example = f"; {empty[0]} dropped the first input because {reasons[empty[0]]}" if empty else ""
+    return (
+        f"no input passed the filters ({', '.join(kept)}) on {inputs} inputs (kept alone: {alone}"
+        f"{example}): lower --min-agreement, give more inputs or samples, or drop a filter"
+    )
 
 
 def chunk_size(model: Any) -> int:
@@ -194,25 +212,25 @@ def distill(
     outputs = teach(run, config, teacher, train_task, progress)
 
     # 2. The consistency filters (no label).
-    selected: list[int | None] = [None] * len(outputs)
+    selected: list[tuple[int | None, str | None]] = [(None, "no selection was made")] * len(outputs)
     if "usc" in config.filters:
         with run.progress(len(outputs), progress, desc="usc selection") as bar:
             selected = select_consistent(teacher, train_task.examples, outputs, chunk_size(teacher), bar)
     rows, stats = [], {name: 0 for name in config.filters}
+    reasons: dict[str, str] = {}  # each filter's first reason to drop an input
     kept_right: list[float] = []
     for ex, out_, pick in zip(train_task.examples, outputs, selected):
         decision, alone = decide(out_, config.filters, train_task.kind, config.min_agreement, pick)
-        for name, kept in alone.items():
-            stats[name] += kept
+        for name, own in alone.items():
+            stats[name] += own.kept
+            if not own.kept:
+                reasons.setdefault(name, own.reason)
         if decision.kept:
             rows.append(training_row(ex, train_task, decision.answer))  # type: ignore[arg-type]
             if ex.answer is not None:  # measured, never used
                 kept_right.append(train_task.score(decision.answer, ex))
     if not rows:
-        raise FastslowError(
-            f"no input passed the filters ({', '.join(config.filters)}) on {len(outputs)} inputs: "
-            "lower --min-agreement, or give more inputs or samples"
-        )
+        raise FastslowError(nothing_kept(len(outputs), stats, reasons))
     run.write_rows("train.jsonl", rows)
     save_dataset(rows, run.path("dataset"))
 

@@ -153,10 +153,10 @@ def run_teacher(
 
 def select_consistent(
     model: Model, examples: list[Example], outputs: list[TeacherOutputs], chunk: int = 128, bar: Any = None
-) -> list[int | None]:
+) -> list[tuple[int | None, str | None]]:
     """Universal self-consistency over the teacher's outputs (Chen et al. 2023; Yu et al. 2024 used it
     for S2A over 20 samples): one call per input in which the model picks the most consistent output;
-    the index it picked, or None where its reply names none."""
+    for each input the index it picked, or None and why its reply names none."""
     from fastslow.models.base import Request
     from fastslow.strategies.universal_self_consistency import (
         SELECT_START,
@@ -175,4 +175,4 @@ def select_consistent(
         replies += model.generate(requests[i : i + chunk])
         if bar is not None:
             bar.update(len(requests[i : i + chunk]))
-    return [parse_selection(start + c.texts[0], len(out.final_texts))[0] for c, out in zip(replies, outputs)]
+    return [parse_selection(start + c.texts[0], len(out.final_texts)) for c, out in zip(replies, outputs)]

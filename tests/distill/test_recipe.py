@@ -78,8 +78,11 @@ def test_filters_that_keep_nothing_stop_the_run_with_the_fix(tmp_path, tiny_mode
     config = DistillConfig(task="arithmetic", limit=4, test_limit=2, model=f"hf:{tiny_model_dir}",
                            samples=2, min_agreement=1.0, train=TINY_TRAINING)  # fmt: skip
     split = ScriptedModel(lambda r, k: f" The answer is {k}.")
-    with pytest.raises(FastslowError, match="lower --min-agreement"):
+    with pytest.raises(FastslowError, match="lower --min-agreement") as error:
         distill(config, tmp_path / "run", progress=False, teacher_model=split)
+    message = str(error.value)
+    assert "kept alone: self-consistency 0; self-consistency dropped the first input because " in message
+    assert "tie between the most frequent answers" in message  # 2 samples, 2 answers
 
 
 def test_a_method_that_cannot_sample_is_refused_with_the_fix():
@@ -128,9 +131,10 @@ def test_sampled_chains_give_each_samples_answer_with_the_extraction_call_where_
 def test_decide_combines_the_chosen_filters():
     outputs = TeacherOutputs("a", ["5", "5", "5", "4"], ["x"] * 4, [{}] * 4)
     kept, alone = decide(outputs, ["self-consistency"], "number", 0.75)
-    assert kept.answer == "5" and alone == {"self-consistency": True}
+    assert kept.answer == "5" and alone["self-consistency"].answer == "5"
     kept, alone = decide(outputs, ["self-consistency", "swap"], "number", 0.75)
-    assert not kept.kept and alone == {"self-consistency": True, "swap": False}
+    assert not kept.kept and alone["self-consistency"].kept and not alone["swap"].kept
+    assert kept.reason == alone["swap"].reason == "not a judgement of two responses (no orders to compare)"
 
 
 def test_inputs_come_from_the_train_side_and_tests_from_the_test_side():
@@ -190,11 +194,13 @@ def test_usc_keeps_the_output_the_model_selects():
     replies = iter([" 2", " none of them", " 7"])
     judge = ScriptedModel(lambda r, k: next(replies))
     picks = select_consistent(judge, task.examples, outputs, chunk=2)
-    assert picks == [2, None, None]  # a reply naming no response, or one out of range, picks nothing
+    assert [index for index, _ in picks] == [2, None, None]  # none named, or one out of range: nothing
+    assert "names no single response: 'The most consistent response is Response none" in picks[1][1]
     assert judge.generate_calls == 2  # in chunks, each cached when it finishes
     assert "Response 0: a" in judge.requests[0].messages[0]["content"]
     assert decide(outputs[0], ["usc"], "choice", 0.75, picks[0])[0].answer == "Paris"
-    assert not decide(outputs[1], ["usc"], "choice", 0.75, picks[1])[0].kept
+    dropped = decide(outputs[1], ["usc"], "choice", 0.75, picks[1])[0]
+    assert not dropped.kept and dropped.reason.startswith("the selection did not parse (the selection names")
 
 
 def test_s2a_can_be_a_sampled_teacher():
