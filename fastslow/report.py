@@ -62,6 +62,15 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return sorted(front, key=lambda i: points[i][0])
 
 
+def error_bars(rows: list[dict[str, Any]]) -> list[list[float]]:
+    """Matplotlib's ``yerr`` for rows of ``accuracy`` and ``ci95``, in percent: from each accuracy to
+    its interval's ends, never negative (summaries written before ``stats.wilson_interval`` held its
+    estimate can have an end a rounding error past it)."""
+    below = [max(0.0, 100 * (r["accuracy"] - r["ci95"][0])) for r in rows]
+    above = [max(0.0, 100 * (r["ci95"][1] - r["accuracy"])) for r in rows]
+    return [below, above]
+
+
 def _figure():
     """A figure and its axes, drawn off-screen."""
     import matplotlib
@@ -92,8 +101,7 @@ def plot_pareto(summary: dict[str, Any], path: Path, title: str) -> None:
     ys = [100 * m["accuracy"] for m in ms]
     fig, ax = _figure()
     for n, m, x, y in zip(names, ms, xs, ys):
-        lo, hi = (100 * v for v in m["ci95"])
-        ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="o", capsize=4, label=n)
+        ax.errorbar([x], [y], yerr=error_bars([m]), fmt="o", capsize=4, label=n)
         ax.annotate(n, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=9)
     front = pareto_front(list(zip(xs, ys)))
     if len(front) > 1:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastslow.report import markdown_table, text_table
+from fastslow.report import error_bars, markdown_table, text_table
 
 #: The three rows of the paper's table, in its order (``recipe.evaluate_three`` writes them).
 ROWS = ("System 1", "System 2 (teacher)", "Distilled System 1")
@@ -82,9 +82,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
     ax.plot(xs, ys, "--", color="grey", lw=1)
     for r, x, y in zip(rows, xs, ys):
-        lo, hi = (100 * v for v in r["ci95"])
-        # clipped: summaries written before stats.wilson_interval held its estimate can have hi < y
-        ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="o", capsize=3)
+        ax.errorbar([x], [y], yerr=error_bars([r]), fmt="o", capsize=3)
         ax.annotate(r["row"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter

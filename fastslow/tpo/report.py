@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fastslow.report import markdown_table, text_table
+from fastslow.report import error_bars, markdown_table, text_table
 
 
 def _pct(x: float | None) -> str:
@@ -102,10 +102,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         curves.append(([direct, *baseline], "direct baseline (--no-thought)", "s--"))
     for rows, label, style in curves:
         acc = [100 * r["accuracy"] for r in rows]
-        lo = [max(0.0, a - 100 * r["ci95"][0]) for a, r in zip(acc, rows)]
-        hi = [max(0.0, 100 * r["ci95"][1] - a) for a, r in zip(acc, rows)]
         its = [r["iteration"] for r in rows]
-        axes[0].errorbar(its, acc, yerr=[lo, hi], fmt=style, capsize=3, label=label)
+        axes[0].errorbar(its, acc, yerr=error_bars(rows), fmt=style, capsize=3, label=label)
     if direct is not None and direct["accuracy"] is not None:
         axes[0].axhline(100 * direct["accuracy"], color="grey", ls="--", lw=1, label="seed, direct")
     axes[0].set_ylabel("held-out accuracy (%), 95% CI")
@@ -121,8 +119,11 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     axes[1].axhline(50, color="grey", ls="--", lw=1)
     axes[1].set_ylabel("win rate against the seed (%)")
     axes[2].set_ylabel("mean judge score of the samples")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
         ax.set_xlabel("iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations 0, 1, 2: no 0.5
         ax.grid(alpha=0.3)
     for ax in axes[1:]:
         ax.legend(fontsize=8)
