@@ -206,3 +206,24 @@ def test_usc_keeps_the_output_the_model_selects():
 def test_s2a_can_be_a_sampled_teacher():
     runs = teacher_strategies("s2a", [], 3, 0.7)
     assert [(s.temperature, s.seed) for s in runs] == [(0.7, 0), (0.7, 1), (0.7, 2)]
+
+
+def test_a_jsonl_file_of_the_users_is_distilled_from_its_train_side_without_its_labels(
+    tmp_path, tiny_model_dir
+):
+    from fastslow.tasks.splits import split_of
+
+    data = tmp_path / "mine.jsonl"
+    sums = {f"What is {i} plus {i + 1}?": 2 * i + 1 for i in range(10, 40)}  # labels 21 to 79, never 7
+    questions = list(sums)
+    data.write_text("".join(json.dumps({"question": q, "answer": str(a)}) + "\n" for q, a in sums.items()))
+    config = DistillConfig(data=str(data), test_limit=3, model=f"hf:{tiny_model_dir}", samples=2,
+                           min_agreement=1.0, train=TINY_TRAINING)  # fmt: skip
+    teacher = ScriptedModel(lambda r, k: " So it is 7. The answer is 7.")
+    summary = distill(config, tmp_path / "run", progress=False, teacher_model=teacher)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "train.jsonl").read_text().splitlines()]
+    train_side = [q for q in questions if split_of(q) == "train"]
+    assert [r["prompt"][0]["content"].split("\n")[0] for r in rows] == train_side
+    assert all(r["completion"][0]["content"] == "The answer is 7." for r in rows)
+    assert summary["kept"] == len(train_side) and summary["filter_precision"] == 0.0
+    assert summary["rows"][0]["n"] == 3  # held-out questions from the test side
