@@ -227,3 +227,24 @@ def test_a_jsonl_file_of_the_users_is_distilled_from_its_train_side_without_its_
     assert all(r["completion"][0]["content"] == "The answer is 7." for r in rows)
     assert summary["kept"] == len(train_side) and summary["filter_precision"] == 0.0
     assert summary["rows"][0]["n"] == 3  # held-out questions from the test side
+
+
+def test_the_teacher_can_be_another_model_on_an_openai_server(tmp_path, tiny_model_dir, llama_server):
+    """``--teacher openai:MODEL@URL``: the teacher's calls go to the server (a real llama.cpp one with
+    the embedded model), the student trained here is the local tiny model."""
+    from fastslow.models.options import ModelOptions
+    from tests.llama_server import MODEL_ALIAS
+
+    teacher = f"openai:{MODEL_ALIAS}@{llama_server}"
+    config = DistillConfig(task="coin_flip", knobs={"flips": "1"}, limit=6, test_limit=2, model=f"hf:{tiny_model_dir}",
+                           teacher=teacher, samples=2, temperature=0.0, min_agreement=1.0,
+                           params=["cot.max_tokens=48"], train=TINY_TRAINING)  # fmt: skip
+    summary = distill(
+        config, tmp_path / "run", ModelOptions(cache=str(tmp_path / "c.sqlite")), progress=False
+    )
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["model_id"].startswith(f"openai:{MODEL_ALIAS}@")  # the run's teacher is the server
+    assert summary["teacher_calls_per_input"] >= 2 and summary["kept"] >= 1
+    rows = {r["row"]: r for r in summary["rows"]}
+    assert rows["System 2 (teacher)"]["model"] == teacher
+    assert rows["Distilled System 1"]["model"] == f"hf:{tmp_path / 'run' / 'model'}"
