@@ -172,16 +172,18 @@ def evaluate(
     model: Model | None = None,
     options: ModelOptions | None = None,
     progress: bool = True,
+    task: Task | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``out``; return the summary (also in summary.json).
 
     The task, methods and run directory are checked before the model is loaded, so bad arguments
     fail at once. ``model`` overrides ``config.model`` (tests pass a scripted one); otherwise the
     model is opened from its spec as ``options`` say (generation cache, batch size, device, key).
-    A run resumes only with the same settings and the same model weights.
+    ``task`` replaces the questions ``config`` would load (a recipe's held-out side of a file, which
+    the file alone does not name). A run resumes only with the same settings and the same weights.
     """
     out = Path(out)
-    task = config.load_task()
+    task = task or config.load_task()
     if not task.examples:
         raise FastslowError(f"task {task.name!r} has no examples")
     if any(ex.answer is None for ex in task.examples):

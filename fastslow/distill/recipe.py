@@ -305,7 +305,10 @@ def evaluate_three(
     table = []
     for label, name, spec, method, params, model in plans:
         cfg = EvalConfig(**source, methods=[method], model=spec, params=params)
-        summary = evaluate(cfg, run.path(f"eval/{name}"), model=model, options=options, progress=progress)
+        # test_task, not what cfg loads: of a file (--data, --task-file) cfg would load the first
+        # questions of the whole file, training inputs among them
+        out = run.path(f"eval/{name}")
+        summary = evaluate(cfg, out, model=model, options=options, progress=progress, task=test_task)
         m = summary["methods"][method]
         lo, hi = wilson_interval(m["accuracy"] * m["n"], m["n"])
         table.append(

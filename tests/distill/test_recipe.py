@@ -226,7 +226,10 @@ def test_a_jsonl_file_of_the_users_is_distilled_from_its_train_side_without_its_
     assert [r["prompt"][0]["content"].split("\n")[0] for r in rows] == train_side
     assert all(r["completion"][0]["content"] == "The answer is 7." for r in rows)
     assert summary["kept"] == len(train_side) and summary["filter_precision"] == 0.0
-    assert summary["rows"][0]["n"] == 3  # held-out questions from the test side
+    held_out = [q for q in questions if split_of(q) == "test"][:3]
+    for name in ("system1", "teacher", "distilled"):  # evaluated on those, never on training inputs
+        traces = (tmp_path / "run" / "eval" / name / "traces.jsonl").read_text().splitlines()
+        assert [json.loads(t)["question"] for t in traces] == held_out
 
 
 def test_the_teacher_can_be_another_model_on_an_openai_server(tmp_path, tiny_model_dir, llama_server):
