@@ -180,13 +180,15 @@ def cmd_prime(args: argparse.Namespace) -> None:
 
 def cmd_distill(args: argparse.Namespace) -> None:
     from fastslow.distill.recipe import DistillConfig, distill
-    from fastslow.distill.report import console_table, difference_lines, filter_lines
+    from fastslow.distill.report import console_table, difference_lines, filter_lines, held_out_line
     from fastslow.models.options import ModelOptions
 
     config, output = from_flags(DistillConfig, args), from_flags(Output, args)
     summary = distill(config, output.out, options=from_flags(ModelOptions, args), progress=not output.quiet)
     print(f"\n{summary['task']} · System 2 Distillation of {config.method} · held-out test questions")
     print(console_table(summary))
+    if summary["rows"] and held_out_line(summary):
+        print(held_out_line(summary))
     print("\n".join(["", *difference_lines(summary), *filter_lines(summary)]))
     print(f"\nreport: {Path(output.out) / 'report.md'}; the model: --model hf:{Path(output.out) / 'model'}")
 

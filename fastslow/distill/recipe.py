@@ -246,8 +246,11 @@ def distill(
         progress=progress,
     )
 
-    # 4. System 1 before, the System-2 teacher, System 1 after, on held-out questions.
-    table = evaluate_three(run, config, test_task, options, progress, teacher_model)
+    # 4. System 1 before, the System-2 teacher, System 1 after, on the held-out questions that have
+    # a label (unlabeled inputs distil all the same; only a label can score an answer).
+    labeled = [ex for ex in test_task.examples if ex.answer is not None]
+    scored = dataclasses.replace(test_task, examples=labeled)
+    table = evaluate_three(run, config, scored, options, progress, teacher_model) if labeled else []
     summary = {
         "task": train_task.name,
         "kind": train_task.kind,
@@ -259,8 +262,9 @@ def distill(
         "filter_precision_n": len(kept_right),
         "teacher_calls_per_input": mean([o.calls for o in outputs]),
         "training": {"steps": result.steps, "final_loss": result.final_loss, "seconds": result.seconds},
+        "held_out": {"questions": len(test_task.examples), "labeled": len(labeled)},
         "rows": table,
-        "differences": differences(run),
+        "differences": differences(run) if table else {},
         "wall_seconds": round(time.perf_counter() - t0, 1),
     }
     run.write_json("summary.json", summary)

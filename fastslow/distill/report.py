@@ -34,7 +34,21 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
 
 
 def console_table(summary: dict[str, Any]) -> str:
-    return text_table(HEADERS, table_rows(summary))
+    return text_table(HEADERS, table_rows(summary)) if summary["rows"] else held_out_line(summary)
+
+
+def held_out_line(summary: dict[str, Any]) -> str:
+    """How many held-out questions were scored, where not all of them could be (no label)."""
+    held = summary.get("held_out") or {}
+    questions, labeled = held.get("questions", 0), held.get("labeled", 0)
+    if labeled == questions and summary["rows"]:
+        return ""
+    if not labeled:
+        return (
+            f"None of the {questions} held-out questions has a label: nothing was scored. Score the "
+            "distilled model on labeled questions with `fastslow eval --model hf:RUN/model ...`."
+        )
+    return f"Scored on the {labeled} of {questions} held-out questions that have a label."
 
 
 def difference_lines(summary: dict[str, Any]) -> list[str]:
@@ -106,18 +120,25 @@ def render(run_dir: str | Path) -> Path:
     """Write ``report.md`` and ``plots/distill.png`` for a finished distillation run."""
     run = Path(run_dir)
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    plot(summary, run / "plots" / "distill.png")
     lines = [
         f"# System 2 Distillation: {summary['task']}",
         "",
         "Yu, Xu, Weston & Kulikov 2024, 'Distilling System 2 into System 1': held-out test questions.",
         "",
-        markdown_table(HEADERS, table_rows(summary)),
-        "",
-        *difference_lines(summary),
-        "",
-        "![accuracy against tokens](plots/distill.png)",
-        "",
+    ]
+    if held_out_line(summary):
+        lines += [held_out_line(summary), ""]
+    if summary["rows"]:
+        plot(summary, run / "plots" / "distill.png")
+        lines += [
+            markdown_table(HEADERS, table_rows(summary)),
+            "",
+            *difference_lines(summary),
+            "",
+            "![accuracy against tokens](plots/distill.png)",
+            "",
+        ]
+    lines += [
         "## Consistency filters",
         *filter_lines(summary),
         "",

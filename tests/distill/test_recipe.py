@@ -251,3 +251,27 @@ def test_the_teacher_can_be_another_model_on_an_openai_server(tmp_path, tiny_mod
     rows = {r["row"]: r for r in summary["rows"]}
     assert rows["System 2 (teacher)"]["model"] == teacher
     assert rows["Distilled System 1"]["model"] == f"hf:{tmp_path / 'run' / 'model'}"
+
+
+def test_unlabeled_inputs_distil_and_the_report_says_nothing_could_be_scored(tmp_path, tiny_model_dir):
+    """The paper's setting: inputs with no label at all. The run trains and saves its model; the
+    held-out questions have no label to score against, and the report and summary say so."""
+    from fastslow.distill.report import console_table, held_out_line
+
+    data = tmp_path / "unlabeled.jsonl"
+    data.write_text(
+        "".join(json.dumps({"question": f"What is {i} plus {i + 1}?"}) + "\n" for i in range(10, 40))
+    )
+    config = DistillConfig(data=str(data), test_limit=3, model=f"hf:{tiny_model_dir}", samples=2,
+                           min_agreement=1.0, train=TINY_TRAINING)  # fmt: skip
+    teacher = ScriptedModel(lambda r, k: " So it is 7. The answer is 7.")
+    summary = distill(config, tmp_path / "run", progress=False, teacher_model=teacher)
+    assert summary["kept"] > 0 and summary["filter_precision"] is None and summary["rows"] == []
+    assert summary["held_out"] == {"questions": 3, "labeled": 0} and summary["training"]["steps"] == 2
+    assert (tmp_path / "run" / "model" / "adapter_config.json").is_file()
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "None of the 3 held-out questions has a label: nothing was scored" in report
+    assert not (tmp_path / "run" / "eval").exists() and "filter precision" not in report
+    assert console_table(summary).startswith("None of the 3 held-out questions has a label")  # the CLI's
+    partly = {"rows": [{"row": "System 1"}], "held_out": {"questions": 5, "labeled": 2}}
+    assert held_out_line(partly) == "Scored on the 2 of 5 held-out questions that have a label."
