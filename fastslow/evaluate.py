@@ -183,7 +183,7 @@ def evaluate(
     the file alone does not name). A run resumes only with the same settings and the same weights.
     """
     out = Path(out)
-    task = task or config.load_task()
+    task = task if task is not None else config.load_task()
     if not task.examples:
         raise FastslowError(f"task {task.name!r} has no examples")
     if any(ex.answer is None for ex in task.examples):
