@@ -114,7 +114,7 @@ def cmd_methods(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     from fastslow.evaluate import EvalConfig, evaluate
     from fastslow.models.options import ModelOptions
-    from fastslow.report import HEADERS, render, table_rows, text_table
+    from fastslow.report import HEADERS, parse_error_lines, render, table_rows, text_table
 
     config, output = from_flags(EvalConfig, args), from_flags(Output, args)
     summary = evaluate(config, output.out, options=from_flags(ModelOptions, args), progress=not output.quiet)
@@ -122,6 +122,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     run = summary["run"]
     print(f"\n{summary['task']} · {run['model']} · {run['examples']} examples")
     print(text_table(HEADERS, table_rows(summary)))
+    if parse_error_lines(summary):
+        print("\n" + "\n".join(parse_error_lines(summary)))
     print(
         f"\ngenerations: {run['generations_new']} new, {run['generations_cached']} from the cache; "
         f"traces resumed: {run['traces_resumed']}; {run['wall_seconds']} s"

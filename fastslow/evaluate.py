@@ -229,6 +229,21 @@ def evaluate(
     return summary
 
 
+def parse_errors(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often a method's own step did not go as designed (a strategy flags it in
+    ``meta["parse_error"]`` and falls back: s2a with no rewritten question, usc with no selection...),
+    and the first such message: a row that measures the fallback, not the method, should say so."""
+    errors = [
+        str((r.get("meta") or {}).get("parse_error"))
+        for r in rows
+        if (r.get("meta") or {}).get("parse_error")
+    ]
+    first = errors[0] if errors else None
+    if first and len(first) > 160:
+        first = first[:159] + "…"
+    return {"parse_errors": len(errors), "parse_error_example": first}
+
+
 def summarize(rows: list[dict[str, Any]], methods: list[str], task: Task) -> dict[str, Any]:
     """Per-method accuracy (with a 95% Wilson interval) and mean cost per example."""
     per_method = {}
@@ -246,6 +261,7 @@ def summarize(rows: list[dict[str, Any]], methods: list[str], task: Task) -> dic
             "seconds": mean([r["seconds"] for r in rs]),
             "unanswered": sum(1 for r in rs if r["answer"] is None),
             "unanswered_share": mean([float(r["answer"] is None) for r in rs]),
+            **parse_errors(rs),
         }
     return {"task": task.name, "kind": task.kind, "methods": per_method}
 

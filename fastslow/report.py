@@ -36,6 +36,18 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def parse_error_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per method whose own step failed to parse on some questions (it fell back)."""
+    lines = []
+    for name, m in summary["methods"].items():
+        if m.get("parse_errors"):
+            lines.append(
+                f"- {name}: its own step did not parse on {m['parse_errors']} of {m['n']} questions (the "
+                f"method fell back; its row measures the fallback there); the first: {m['parse_error_example']}"
+            )
+    return lines
+
+
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
@@ -192,6 +204,7 @@ def render(run_dir: str | Path) -> Path:
         "",
         markdown_table(HEADERS, table_rows(summary)),
         "",
+        *([*parse_error_lines(summary), ""] if parse_error_lines(summary) else []),
         "![accuracy against tokens](plots/pareto.png)",
         "",
         *votes_section(run, summary, title),

@@ -216,3 +216,22 @@ def test_an_answer_the_format_loses_shows_as_unanswered_not_only_as_wrong(tmp_pa
     from fastslow.report import render
 
     assert "| unanswered |" in Path(render(tmp_path)).read_text()
+
+
+def test_the_summary_and_report_say_where_a_method_fell_back(tmp_path):
+    """usc's selection "Response X" (what embedded-reasoner writes) names no response: the method
+    falls back to the majority vote, and the summary and report count it; cot has nothing to parse."""
+
+    def model_fn(r, k):
+        if "most consistent response" in r.messages[-1]["content"]:
+            return " X. The answer is 3."
+        return " The answer is 3."
+
+    out = tmp_path / "run"
+    cfg = EvalConfig(methods=["cot", "usc"], task="arithmetic", limit=3)
+    summary = evaluate(cfg, out, model=ScriptedModel(model_fn), progress=False)
+    usc, cot = summary["methods"]["usc"], summary["methods"]["cot"]
+    assert usc["parse_errors"] == 3 and "names no single response" in usc["parse_error_example"]
+    assert cot["parse_errors"] == 0 and cot["parse_error_example"] is None
+    text = render(out).read_text()
+    assert "- usc: its own step did not parse on 3 of 3 questions" in text and "- cot:" not in text
