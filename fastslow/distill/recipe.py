@@ -326,6 +326,8 @@ def evaluate_three(
                 "completion_tokens": m["completion_tokens"],
                 "calls": m["calls"],
                 "unanswered_share": m.get("unanswered_share"),
+                "parse_errors": m.get("parse_errors", 0),
+                "parse_error_example": m.get("parse_error_example"),
             }
         )
     return table

@@ -60,6 +60,12 @@ def difference_lines(summary: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {name}: {d:+.0f} points, 95% interval [{lo:+.0f}, {hi:+.0f}] (paired, same questions)"
             )
+    for r in summary["rows"]:
+        if r.get("parse_errors"):
+            lines.append(
+                f"- {r['row']} (`{r['method']}`): its own step did not parse on {r['parse_errors']} of "
+                f"{r['n']} questions, where it fell back; the first: {r['parse_error_example']}"
+            )
     rows = {r["row"]: r for r in summary["rows"]}
     teacher, distilled = rows.get(ROWS[1]), rows.get(ROWS[2])
     if teacher and distilled and teacher["completion_tokens"]:
