@@ -233,11 +233,7 @@ def parse_errors(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """How often a method's own step did not go as designed (a strategy flags it in
     ``meta["parse_error"]`` and falls back: s2a with no rewritten question, usc with no selection...),
     and the first such message: a row that measures the fallback, not the method, should say so."""
-    errors = [
-        str((r.get("meta") or {}).get("parse_error"))
-        for r in rows
-        if (r.get("meta") or {}).get("parse_error")
-    ]
+    errors = [str(e) for r in rows if (e := (r.get("meta") or {}).get("parse_error"))]
     first = errors[0] if errors else None
     if first and len(first) > 160:
         first = first[:159] + "…"
